@@ -1,0 +1,13 @@
+/*
+ * shmkit/shmkit.h: the whole public API in one include.
+ * See shmkit(7) for the layers and the address syntax.
+ */
+#ifndef SHMKIT_SHMKIT_H
+#define SHMKIT_SHMKIT_H
+
+#include <shmkit/common.h>
+#include <shmkit/error.h>
+#include <shmkit/addr.h>
+#include <shmkit/seg.h>
+
+#endif /* SHMKIT_SHMKIT_H */

@@ -15,7 +15,6 @@
 #ifndef SHMKIT_ADDR_H
 #define SHMKIT_ADDR_H
 
-#include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -46,8 +45,19 @@ typedef enum shmkit_addr_kind {
 /* Longest memfd name: the kernel limit is 249 bytes (NAME_MAX - "memfd:"). */
 #define SHMKIT_MEMFD_NAME_MAX 249
 
+/* Linux's PATH_MAX, spelled out so this header compiles in strict ISO C
+ * modes where <limits.h> does not define it (the library checks they
+ * agree). Paths hold at most SHMKIT_PATH_MAX - 1 bytes. */
+#define SHMKIT_PATH_MAX 4096
+
 /* Room for any formatted address including its NUL: "ftok:" PATH ":255". */
-#define SHMKIT_ADDR_STRLEN (PATH_MAX + 16)
+#define SHMKIT_ADDR_STRLEN (SHMKIT_PATH_MAX + 16)
+
+/*
+ * A System V IPC key. The same type as key_t on Linux (int); shmkit uses
+ * its own name because <sys/types.h> hides key_t in strict ISO C modes.
+ */
+typedef int shmkit_key_t;
 
 /*
  * A parsed address. Plain data: copy it freely, no pointers inside.
@@ -60,10 +70,10 @@ typedef enum shmkit_addr_kind {
  */
 typedef struct shmkit_addr {
 	shmkit_addr_kind_t kind;
-	key_t key;
+	shmkit_key_t key;
 	int id;
 	int proj;
-	char path[PATH_MAX];
+	char path[SHMKIT_PATH_MAX];
 } shmkit_addr_t;
 
 /*
@@ -74,7 +84,7 @@ typedef struct shmkit_addr {
  * is IPC_PRIVATE, id < 0, PROJ outside 1-255, a POSIX name that is empty,
  * ".", "..", or has a second '/', an empty path or name, control bytes
  * anywhere) or -ENAMETOOLONG (POSIX name over NAME_MAX, path over
- * PATH_MAX - 1, memfd name over SHMKIT_MEMFD_NAME_MAX). Pure function:
+ * SHMKIT_PATH_MAX - 1, memfd name over SHMKIT_MEMFD_NAME_MAX). Pure function:
  * touches no file, thread-safe.
  */
 SHMKIT_API int shmkit_addr_parse(shmkit_addr_t *out, const char *text);
@@ -102,7 +112,7 @@ SHMKIT_API shmkit_backend_t shmkit_addr_backend(const shmkit_addr_t *a);
  * stat(2) says. An ftok result of IPC_PRIVATE (possible in theory) gives
  * -EINVAL. Other kinds give -EINVAL. Returns 0 and writes *key.
  */
-SHMKIT_API int shmkit_addr_key(const shmkit_addr_t *a, key_t *key);
+SHMKIT_API int shmkit_addr_key(const shmkit_addr_t *a, shmkit_key_t *key);
 
 /* Name of a backend: "sysv", "posix", "file", "memfd"; "?" if invalid. */
 SHMKIT_API const char *shmkit_backend_name(shmkit_backend_t b);

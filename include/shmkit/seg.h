@@ -236,7 +236,7 @@ SHMKIT_API int shmkit_seg_recv(shmkit_seg_t **out, int sock,
 typedef struct shmkit_seg_stat {
 	shmkit_backend_t backend;
 	char address[SHMKIT_ADDR_STRLEN]; /* canonical, see shmkit_addr_format */
-	key_t key;            /* System V key; 0 once marked for destruction */
+	shmkit_key_t key;     /* System V key; 0 once marked for destruction */
 	int shmid;            /* System V id */
 	size_t size;          /* bytes as created */
 	size_t rounded_size;  /* size rounded up to the page size */

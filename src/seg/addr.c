@@ -10,11 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/ipc.h>
 
 #include <shmkit/addr.h>
 
 #include "common/internal.h"
+
+_Static_assert(SHMKIT_PATH_MAX == PATH_MAX, "SHMKIT_PATH_MAX must be PATH_MAX");
+_Static_assert(sizeof(shmkit_key_t) == sizeof(key_t) &&
+		       (shmkit_key_t)-1 < 0,
+	       "shmkit_key_t must be key_t");
 
 static int
 has_control_bytes(const char *s)
@@ -106,7 +112,7 @@ parse_ftok(shmkit_addr_t *a, const char *rest)
 		return -EINVAL;
 	}
 	plen = (size_t)(colon - rest);
-	if (plen > PATH_MAX - 1)
+	if (plen > SHMKIT_PATH_MAX - 1)
 		return -ENAMETOOLONG;
 	a->kind = SHMKIT_ADDR_FTOK;
 	a->proj = (int)v;
@@ -148,7 +154,7 @@ shmkit_addr_parse(shmkit_addr_t *out, const char *text)
 		rc = parse_posix(&a, text);
 	} else if (strncmp(text, "file:", 5) == 0) {
 		a.kind = SHMKIT_ADDR_FILE;
-		rc = copy_path(&a, text + 5, PATH_MAX - 1);
+		rc = copy_path(&a, text + 5, SHMKIT_PATH_MAX - 1);
 	} else if (strncmp(text, "memfd:", 6) == 0) {
 		a.kind = SHMKIT_ADDR_MEMFD;
 		rc = copy_path(&a, text + 6, SHMKIT_MEMFD_NAME_MAX);
@@ -221,7 +227,7 @@ shmkit_addr_backend(const shmkit_addr_t *a)
 }
 
 SHMKIT_API int
-shmkit_addr_key(const shmkit_addr_t *a, key_t *key)
+shmkit_addr_key(const shmkit_addr_t *a, shmkit_key_t *key)
 {
 	key_t k;
 

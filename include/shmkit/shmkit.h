@@ -9,5 +9,6 @@
 #include <shmkit/error.h>
 #include <shmkit/addr.h>
 #include <shmkit/seg.h>
+#include <shmkit/obj.h>
 
 #endif /* SHMKIT_SHMKIT_H */

@@ -61,8 +61,10 @@ typedef struct shmkit_seg_opts {
  * shmkit_seg_create - make a new segment; fail if the name exists.
  *
  * Storage is reserved now (posix_fallocate for POSIX, file and memfd), so
- * a full tmpfs gives -ENOSPC here rather than SIGBUS later. A failed create
- * leaves nothing behind. New segments read as zeroes. *out is written only
+ * a full tmpfs gives -ENOSPC here rather than SIGBUS later. POSIX and file
+ * segments are built unnamed (O_TMPFILE) and linked into place complete,
+ * so no process ever opens one half-made. A failed create leaves nothing
+ * behind. New segments read as zeroes. *out is written only
  * on success; close it with shmkit_seg_close().
  *
  * Errors: -EINVAL (NULL, bad address, size 0, unknown flag, sysv-id:
@@ -89,7 +91,8 @@ SHMKIT_API int shmkit_seg_open(shmkit_seg_t **out, const char *address,
  * shmkit_seg_open_or_create - open the segment, or create it if absent.
  *
  * Race-free: tries an exclusive create, and on -EEXIST opens, retrying if
- * the segment vanished in between. Returns SHMKIT_SEG_CREATED or
+ * the segment vanished in between. Since it may create, opts->size must
+ * be > 0 and SHMKIT_SEG_RDONLY is refused (-EINVAL), as for create. Returns SHMKIT_SEG_CREATED or
  * SHMKIT_SEG_OPENED, or a negative error as for create and open. memfd
  * addresses always create.
  */
@@ -102,7 +105,9 @@ SHMKIT_API int shmkit_seg_open_or_create(shmkit_seg_t **out,
  * (a memfd received over a socket, an inherited shm_open fd, a file).
  *
  * fd is duplicated (close-on-exec); the caller keeps and closes its own.
- * The backend and address are learned from the fd. Errors: -EBADF,
+ * The backend and address are learned from the fd; if its file has been
+ * unlinked, shmkit_seg_unlink() on the handle gives -ENOENT rather than
+ * remove whatever now has that name. Errors: -EBADF,
  * -EINVAL (not a regular or shared-memory file), SHMKIT_ESIZE.
  */
 SHMKIT_API int shmkit_seg_open_fd(shmkit_seg_t **out, int fd,
@@ -116,8 +121,9 @@ SHMKIT_API int shmkit_seg_open_fd(shmkit_seg_t **out, int fd,
  *
  * hint: NULL lets the kernel choose. Otherwise the mapping is placed at
  * hint rounded down to SHMLBA (System V SHM_RND semantics; page size for
- * the other backends), and the call fails with -EINVAL rather than map
- * elsewhere or replace an existing mapping (-EEXIST for a busy range).
+ * the other backends), and the call fails rather than map elsewhere or
+ * replace an existing mapping: -EEXIST from the fd back ends, -EINVAL
+ * from System V. A hint inside the first page is -EINVAL.
  * The whole segment is mapped. *addr receives the address.
  *
  * Errors: -EBUSY (already attached through this handle), -EACCES
@@ -177,7 +183,7 @@ SHMKIT_API int shmkit_seg_unlink_address(const char *address);
  * attached (-EBUSY): other processes' mappings keep their old length, and
  * touching pages past a shrunk end raises SIGBUS in them, so coordinate.
  * System V segments cannot change size: -ENOTSUP. memfd sealed against
- * the change: -EPERM.
+ * the change: -EPERM. A handle opened with SHMKIT_SEG_RDONLY: -EBADF.
  */
 SHMKIT_API int shmkit_seg_resize(shmkit_seg_t *seg, size_t size);
 
@@ -259,7 +265,7 @@ typedef struct shmkit_seg_stat {
 /*
  * shmkit_seg_stat - describe the segment behind a handle. Reads the kernel's
  * current view (size, attach count, times). Errors: -EINVAL (NULL),
- * -EIDRM (System V segment gone), errors of fstat(2)/shmctl(2).
+ * -ENOENT (System V segment gone), errors of fstat(2)/shmctl(2).
  */
 SHMKIT_API int shmkit_seg_stat(const shmkit_seg_t *seg, shmkit_seg_stat_t *st);
 

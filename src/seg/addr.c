@@ -80,8 +80,10 @@ copy_path(shmkit_addr_t *a, const char *s, size_t max)
 	return 0;
 }
 
+/* The rules for a POSIX name: "/" then 1 to NAME_MAX bytes, no other '/',
+ * not "." or "..". */
 static int
-parse_posix(shmkit_addr_t *a, const char *name)
+check_posix(const char *name)
 {
 	const char *base = name + 1;
 
@@ -91,6 +93,16 @@ parse_posix(shmkit_addr_t *a, const char *name)
 		return -EINVAL;
 	if (strlen(base) > NAME_MAX)
 		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int
+parse_posix(shmkit_addr_t *a, const char *name)
+{
+	int rc = check_posix(name);
+
+	if (rc < 0)
+		return rc;
 	a->kind = SHMKIT_ADDR_POSIX;
 	return copy_path(a, name, NAME_MAX + 1);
 }
@@ -167,12 +179,51 @@ shmkit_addr_parse(shmkit_addr_t *out, const char *text)
 	return 0;
 }
 
+/*
+ * Whether *a is an address that shmkit_addr_parse() could have made. The
+ * caller may have built it by hand: check it before printing, so format
+ * never reads past an unterminated path nor prints text that does not
+ * parse back.
+ */
+static int
+check_addr(const shmkit_addr_t *a)
+{
+	const char *p = a->path;
+
+	switch (a->kind) {
+	case SHMKIT_ADDR_SYSV_KEY:
+		return a->key != IPC_PRIVATE ? 0 : -EINVAL;
+	case SHMKIT_ADDR_SYSV_ID:
+		return a->id >= 0 ? 0 : -EINVAL;
+	case SHMKIT_ADDR_FTOK:
+		if (a->proj < 1 || a->proj > 255)
+			return -EINVAL;
+		break;
+	case SHMKIT_ADDR_POSIX:
+	case SHMKIT_ADDR_FILE:
+	case SHMKIT_ADDR_MEMFD:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (memchr(p, '\0', sizeof(a->path)) == NULL || *p == '\0' ||
+	    has_control_bytes(p))
+		return -EINVAL;
+	if (a->kind == SHMKIT_ADDR_POSIX && check_posix(p) < 0)
+		return -EINVAL;
+	if (a->kind == SHMKIT_ADDR_MEMFD && strlen(p) > SHMKIT_MEMFD_NAME_MAX)
+		return -EINVAL;
+	return 0;
+}
+
 SHMKIT_API int
 shmkit_addr_format(const shmkit_addr_t *a, char *buf, size_t len)
 {
 	int n;
 
 	if (a == NULL || (buf == NULL && len > 0))
+		return -EINVAL;
+	if (check_addr(a) < 0)
 		return -EINVAL;
 	switch (a->kind) {
 	case SHMKIT_ADDR_SYSV_KEY:
@@ -231,7 +282,7 @@ shmkit_addr_key(const shmkit_addr_t *a, shmkit_key_t *key)
 {
 	key_t k;
 
-	if (a == NULL || key == NULL)
+	if (a == NULL || key == NULL || check_addr(a) < 0)
 		return -EINVAL;
 	if (a->kind == SHMKIT_ADDR_SYSV_KEY) {
 		*key = a->key;
@@ -239,8 +290,11 @@ shmkit_addr_key(const shmkit_addr_t *a, shmkit_key_t *key)
 	}
 	if (a->kind != SHMKIT_ADDR_FTOK)
 		return -EINVAL;
+	/* ftok(3) fails with -1, but -1 is also a possible key (proj 255,
+	 * device and inode bits all ones): errno tells them apart. */
+	errno = 0;
 	k = ftok(a->path, a->proj);
-	if (k == (key_t)-1)
+	if (k == (key_t)-1 && errno != 0)
 		return -errno;
 	if (k == IPC_PRIVATE)
 		return -EINVAL;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "seg/seg_impl.h"
@@ -24,6 +25,10 @@
 /* How often open_or_create retries when the segment vanishes between a
  * failed exclusive create and the open (someone unlinked it). */
 #define OPEN_OR_CREATE_TRIES 64
+
+/* How long open_or_create waits for a racing creator to size a POSIX or
+ * file segment it has just made (it exists with size 0 until then). */
+#define HALF_MADE_WAIT_NS (2 * 1000000000L)
 
 static const struct shmkit__seg_ops *
 seg_ops(shmkit_backend_t b)
@@ -121,6 +126,8 @@ shmkit_seg_create(shmkit_seg_t **out, const char *address,
 	struct shmkit_seg *seg;
 	int rc;
 
+	if (out == NULL)
+		return -EINVAL; /* checked here: seg_new gets our local */
 	if (opts == NULL)
 		opts = &default_opts;
 	rc = seg_new(&seg, address, opts);
@@ -144,6 +151,8 @@ shmkit_seg_open(shmkit_seg_t **out, const char *address,
 	struct shmkit_seg *seg;
 	int rc;
 
+	if (out == NULL)
+		return -EINVAL; /* checked here: seg_new gets our local */
 	if (opts == NULL)
 		opts = &default_opts;
 	rc = seg_new(&seg, address, opts);
@@ -165,8 +174,11 @@ shmkit_seg_open_or_create(shmkit_seg_t **out, const char *address,
 			  const shmkit_seg_opts_t *opts)
 {
 	struct shmkit_seg *seg;
+	long waited = 0, pause_ns = 50000;
 	int tries, rc;
 
+	if (out == NULL)
+		return -EINVAL; /* checked here: seg_new gets our local */
 	if (opts == NULL)
 		opts = &default_opts;
 	rc = seg_new(&seg, address, opts);
@@ -188,6 +200,21 @@ shmkit_seg_open_or_create(shmkit_seg_t **out, const char *address,
 			rc = SHMKIT_SEG_OPENED;
 			break;
 		}
+		/* An fd segment exists with size 0 between the creator's
+		 * O_EXCL open and its fallocate; create never leaves one
+		 * that size, so this one is still being made: wait for it
+		 * rather than report SHMKIT_ESIZE. */
+		if (rc == SHMKIT_ESIZE && seg->size == 0 &&
+		    waited < HALF_MADE_WAIT_NS) {
+			struct timespec ts = { 0, pause_ns };
+
+			nanosleep(&ts, NULL);
+			waited += pause_ns;
+			if (pause_ns < 10000000L)
+				pause_ns *= 2;
+			tries--; /* waiting is not a vanished segment */
+			continue;
+		}
 		if (rc != -ENOENT)
 			break;
 	}
@@ -203,14 +230,16 @@ shmkit_seg_open_or_create(shmkit_seg_t **out, const char *address,
 
 /*
  * Learns backend and address of an fd from its /proc/self/fd link:
- * "/memfd:NAME (deleted)", "/dev/shm/NAME", or a file path.
+ * "/memfd:NAME (deleted)", "/dev/shm/NAME", or a file path. Returns 1 if
+ * the file's name is gone (" (deleted)"; always so for a memfd).
  */
-static void
+static int
 addr_from_fd(shmkit_addr_t *a, int fd)
 {
 	static const char deleted[] = " (deleted)";
 	char link[64], target[PATH_MAX];
 	size_t dl = sizeof(deleted) - 1;
+	int gone = 0;
 	ssize_t n;
 
 	memset(a, 0, sizeof(*a));
@@ -219,8 +248,10 @@ addr_from_fd(shmkit_addr_t *a, int fd)
 	if (n < 0)
 		n = 0;
 	target[n] = '\0';
-	if ((size_t)n > dl && strcmp(target + n - dl, deleted) == 0)
+	if ((size_t)n > dl && strcmp(target + n - dl, deleted) == 0) {
 		target[n - dl] = '\0';
+		gone = 1;
+	}
 	if (strncmp(target, "/memfd:", 7) == 0) {
 		a->kind = SHMKIT_ADDR_MEMFD;
 		snprintf(a->path, sizeof(a->path), "%s", target + 7);
@@ -232,6 +263,7 @@ addr_from_fd(shmkit_addr_t *a, int fd)
 		a->kind = SHMKIT_ADDR_FILE;
 		snprintf(a->path, sizeof(a->path), "%s", target);
 	}
+	return gone;
 }
 
 /* Makes a handle owning fd (which it closes on failure). */
@@ -255,7 +287,7 @@ open_fd_owned(struct shmkit_seg **out, int fd, const shmkit_seg_opts_t *opts)
 		rc = -ENOMEM;
 		goto out_close;
 	}
-	addr_from_fd(&seg->addr, fd);
+	seg->name_gone = addr_from_fd(&seg->addr, fd);
 	seg->ops = seg_ops(shmkit_addr_backend(&seg->addr));
 	seg->flags = opts->flags;
 	if ((acc & O_ACCMODE) == O_RDONLY)
@@ -306,6 +338,10 @@ shmkit_seg_attach(shmkit_seg_t *seg, void **addr, unsigned flags, void *hint)
 		return -EBUSY;
 	if ((seg->flags & SHMKIT_SEG_RDONLY) && !rdonly)
 		return -EACCES;
+	/* A hint in the first page rounds down to NULL, which mmap and
+	 * shmat would read as "anywhere": refuse rather than ignore it. */
+	if (hint != NULL && (uintptr_t)hint < shmkit__page_size())
+		return -EINVAL;
 	rc = seg->ops->attach(seg, hint, rdonly);
 	if (rc < 0)
 		return rc;
@@ -366,6 +402,8 @@ shmkit_seg_unlink(shmkit_seg_t *seg)
 {
 	if (seg == NULL)
 		return -EINVAL;
+	if (seg->name_gone && seg->ops->backend != SHMKIT_BACKEND_MEMFD)
+		return -ENOENT; /* the name may belong to another file now */
 	return seg->ops->unlink(seg);
 }
 
@@ -562,6 +600,9 @@ shmkit_seg_recv(shmkit_seg_t **out, int sock, const shmkit_seg_opts_t *opts)
 		return -EINVAL;
 	if (opts == NULL)
 		opts = &default_opts;
+	/* Refuse bad flags before reading, so the message is not lost. */
+	if (opts->flags & ~SEG_OPEN_FLAGS)
+		return -EINVAL;
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
 	msg.msg_control = control.buf;

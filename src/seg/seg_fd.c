@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,12 +38,18 @@ reserve(int fd, size_t size)
 int
 shmkit__fd_prepare(int fd, size_t size, int mode)
 {
+	int rc;
+
 	if (size > SEG_SIZE_MAX)
 		return -EFBIG;
-	/* fchmod after creation: the mode then ignores the umask. */
+	rc = reserve(fd, size);
+	if (rc < 0)
+		return rc;
+	/* fchmod after creation, so the mode ignores the umask; and after
+	 * sizing, so nobody the mode admits can open it half-made. */
 	if (mode >= 0 && fchmod(fd, (mode_t)mode) < 0)
 		return -errno;
-	return reserve(fd, size);
+	return 0;
 }
 
 int
@@ -76,7 +84,9 @@ shmkit__fd_attach(struct shmkit_seg *seg, void *hint, int rdonly)
 	if (size == 0)
 		return -EINVAL; /* nothing to map */
 	if (hint != NULL) {
-		want = (void *)((uintptr_t)hint & ~(uintptr_t)(shmkit__page_size() - 1));
+		uintptr_t mask = (uintptr_t)shmkit__page_size() - 1;
+
+		want = (void *)((uintptr_t)hint & ~mask);
 		/* Never replace a mapping the caller already has there. */
 		flags |= MAP_FIXED_NOREPLACE;
 	}
@@ -151,5 +161,59 @@ shmkit__fd_close(struct shmkit_seg *seg)
 	if (seg->fd >= 0 && close(seg->fd) < 0)
 		rc = -errno;
 	seg->fd = -1;
+	return rc;
+}
+
+/*
+ * Makes path as a new file of size bytes with exactly mode, visible to
+ * others only once complete. The file is built unnamed (O_TMPFILE in
+ * dir), reserved and chmod'ed, then linked at path, which fails with
+ * -EEXIST like O_EXCL. So nobody can open a half-made segment (size 0, or
+ * still mode 0600), and a failed create leaves nothing: the unnamed file
+ * goes with its fd. File systems without O_TMPFILE, or a system without
+ * /proc, get the classic O_EXCL create, which leaves that window open.
+ */
+int
+shmkit__fd_create(const char *dir, const char *path, size_t size,
+		  mode_t mode, int *fd_out)
+{
+	char proc[64];
+	int fd, rc;
+
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EOPNOTSUPP && errno != EISDIR)
+		return -errno;
+	if (fd < 0)
+		goto classic;
+	rc = shmkit__fd_prepare(fd, size, (int)mode);
+	if (rc < 0)
+		goto out_close;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) {
+		*fd_out = fd;
+		return 0;
+	}
+	rc = -errno;
+	if (rc != -ENOENT || access("/proc/self/fd", F_OK) == 0)
+		goto out_close; /* -EEXIST is normal: open_or_create opens */
+	close(fd);
+
+classic:
+	/* Created 0600 and widened only once sized: nobody else can open
+	 * it half-made, and the umask has no say. */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0)
+		return -errno;
+	rc = shmkit__fd_prepare(fd, size, (int)mode);
+	if (rc < 0) {
+		unlink(path);
+		goto out_close;
+	}
+	*fd_out = fd;
+	return 0;
+
+out_close:
+	close(fd);
 	return rc;
 }

@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,23 +16,23 @@
 static int
 file_create(struct shmkit_seg *seg, size_t size, mode_t mode)
 {
+	char dir[SHMKIT_PATH_MAX];
+	char *slash;
 	int fd, rc;
 
-	fd = open(seg->addr.path,
-		  O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	rc = shmkit__fd_prepare(fd, size, (int)mode);
+	/* The file is built unnamed in the directory it will live in. */
+	snprintf(dir, sizeof(dir), "%s", seg->addr.path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir] = '\0'; /* keep "/" for files in / */
+	rc = shmkit__fd_create(dir, seg->addr.path, size, mode, &fd);
 	if (rc < 0)
-		goto out_unlink;
+		return rc;
 	seg->fd = fd;
 	seg->size = size;
 	return 0;
-
-out_unlink:
-	unlink(seg->addr.path);
-	close(fd);
-	return rc;
 }
 
 static int
@@ -39,9 +41,14 @@ file_open(struct shmkit_seg *seg)
 	int oflag = (seg->flags & SHMKIT_SEG_RDONLY) ? O_RDONLY : O_RDWR;
 	int fd, rc;
 
-	fd = open(seg->addr.path, oflag | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	/* O_NONBLOCK: opening a FIFO for reading must not wait for a
+	 * writer; it is refused just below. It does not change how a
+	 * regular file is mapped. */
+	fd = open(seg->addr.path, oflag | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		/* A directory is not a segment, whatever the access mode. */
+		return errno == EISDIR ? -EINVAL : -errno;
+	}
 	/* Directories, devices and FIFOs are not segments. */
 	rc = shmkit__fd_size(fd, &seg->size);
 	if (rc < 0) {

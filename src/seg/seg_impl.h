@@ -25,6 +25,7 @@ struct shmkit_seg {
 	size_t size;         /* bytes as created */
 	void *map;           /* current mapping or NULL */
 	size_t map_len;      /* bytes mapped (fd back ends) */
+	int name_gone;       /* opened by fd whose name was deleted */
 };
 
 struct shmkit__seg_ops {
@@ -74,6 +75,10 @@ extern const struct shmkit__seg_ops shmkit__seg_memfd_ops;
 /* Make fd exactly size bytes with storage reserved; -ENOSPC if tmpfs or
  * the disk is full. fchmod to mode first when mode >= 0. */
 int shmkit__fd_prepare(int fd, size_t size, int mode);
+/* Create path (in directory dir) atomically: fully sized, exact mode,
+ * -EEXIST if it exists. Sets *fd. */
+int shmkit__fd_create(const char *dir, const char *path, size_t size,
+		      mode_t mode, int *fd_out);
 /* Size of an fd's file; -EINVAL (as SHMKIT_ESIZE guard) if not a regular
  * file or too large to map. */
 int shmkit__fd_size(int fd, size_t *size);

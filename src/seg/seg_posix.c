@@ -5,33 +5,31 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "seg/seg_impl.h"
 
+/* Where glibc's shm_open(3) keeps POSIX objects on Linux. */
+#define SHM_DIR "/dev/shm"
+
 static int
 posix_create(struct shmkit_seg *seg, size_t size, mode_t mode)
 {
+	char path[sizeof(SHM_DIR) + SHMKIT_PATH_MAX];
 	int fd, rc;
 
-	/* Created 0600, widened by fchmod once sized: nobody else can open
-	 * it half-made, and the umask has no say. */
-	fd = shm_open(seg->addr.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-		      0600);
-	if (fd < 0)
-		return -errno; /* -EEXIST is normal: open_or_create opens */
-	rc = shmkit__fd_prepare(fd, size, (int)mode);
+	/* shm_open(O_CREAT | O_EXCL) is open(2) on /dev/shm; building the
+	 * object unnamed and linking it there makes it appear complete. */
+	snprintf(path, sizeof(path), SHM_DIR "%s", seg->addr.path);
+	rc = shmkit__fd_create(SHM_DIR, path, size, mode, &fd);
 	if (rc < 0)
-		goto out_unlink;
+		return rc;
 	seg->fd = fd;
 	seg->size = size;
 	return 0;
-
-out_unlink:
-	shm_unlink(seg->addr.path);
-	close(fd);
-	return rc;
 }
 
 static int

@@ -59,7 +59,10 @@ sysv_open(struct shmkit_seg *seg)
 		rc = shmkit_addr_key(&seg->addr, &key);
 		if (rc < 0)
 			return rc;
-		id = shmget(key, 0, 0);
+		/* Asking for the access we will use makes shmget check it:
+		 * -EACCES at open, as for the other back ends. */
+		id = shmget(key, 0,
+			    (seg->flags & SHMKIT_SEG_RDONLY) ? 0400 : 0600);
 		if (id < 0)
 			return -errno;
 	}

@@ -65,13 +65,16 @@ shmkit_test_skip(const char *fmt, ...)
 const char *
 shmkit_test_errstr(long long v)
 {
-	static char buf[128];
+	/* Two buffers: SHMKIT_ASSERT_EQ prints both of its values. */
+	static char buf[2][128];
+	static int k;
 
 	if (v >= 0 || v < -100000)
 		return "";
-	snprintf(buf, sizeof(buf), "%s: %s", shmkit_errname((int)v),
+	k ^= 1;
+	snprintf(buf[k], sizeof(buf[k]), "%s: %s", shmkit_errname((int)v),
 		 shmkit_strerror((int)v));
-	return buf;
+	return buf[k];
 }
 
 static void

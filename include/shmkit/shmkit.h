@@ -10,5 +10,7 @@
 #include <shmkit/addr.h>
 #include <shmkit/seg.h>
 #include <shmkit/obj.h>
+#include <shmkit/mutex.h>
+#include <shmkit/seqlock.h>
 
 #endif /* SHMKIT_SHMKIT_H */

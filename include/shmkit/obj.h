@@ -77,9 +77,14 @@ typedef struct shmkit_obj_info {
 } shmkit_obj_info_t;
 
 /*
- * shmkit_obj_probe - is mem (len bytes, e.g. a read-only mapping of a
- * segment) a shmkit object, and is its header sound?
+ * shmkit_obj_probe - is mem the start of a shmkit object of len bytes
+ * (e.g. a read-only mapping of a segment and its size), and is its header
+ * sound?
  *
+ * Only the first SHMKIT_OBJ_HDR_SIZE bytes of mem are read (when len is at
+ * least that), so a copy of the header with the segment's size as len
+ * works too: tools read headers with pread(2) rather than map files a
+ * peer might truncate.
  * Reads each header field once into local memory before checking it, so
  * a peer changing it meanwhile cannot make the checks disagree. Returns 0
  * and fills *info for a sound header; SHMKIT_ENOTOBJ when the magic is

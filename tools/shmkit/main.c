@@ -1,9 +1,121 @@
-/* placeholder: replaced by the command's real entry point */
-#include <stdio.h>
+/*
+ * main.c: the shmkit command's entry point.
+ *
+ * Parses the global options, then hands the rest of the command line to
+ * the subcommand named first. Subcommands are rows of cli_commands[]:
+ * adding one (ls, stat, mk, rm, ...) is a new cmd_<name>.c and a row here;
+ * --help lists the rows that are not hidden.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <shmkit/shmkit.h>
-int
-main(void)
+
+const struct cli_command cli_commands[] = {
+	{ "ls", cmd_ls, "list every shared memory object on the host", 0 },
+	{ "stat", cmd_stat, "show everything known about one object", 0 },
+	{ "mk", cmd_mk, "create a segment (like ipcmk)", 0 },
+	{ "rm", cmd_rm, "remove segments by address (like ipcrm)", 0 },
+	{ "cat", cmd_cat, "write a segment's bytes to stdout, or a hex dump",
+	  0 },
+	{ "write", cmd_write, "copy stdin into a segment", 0 },
+	{ "limits", cmd_limits, "kernel limits and /dev/shm use", 0 },
+	{ "demo", cmd_demo,
+	  "show each shared memory backend at work, step by step", 0 },
+	/* Run by "shmkit demo" as its second process; not for users. */
+	{ "demo-peer", cmd_demo_peer, NULL, CLI_CMD_HIDDEN },
+	{ NULL, NULL, NULL, 0 },
+};
+
+static void
+usage(void)
 {
-	puts(SHMKIT_VERSION_STRING);
-	return 0;
+	const struct cli_command *c;
+
+	printf("Usage: %s [OPTIONS] COMMAND [ARGS]...\n\n", CLI_PROGRAM);
+	printf("Work with Linux shared memory: System V, POSIX, file and "
+	       "memfd segments,\nnamed with one address syntax.\n\n");
+	printf("Commands:\n");
+	for (c = cli_commands; c->name != NULL; c++)
+		if (!(c->flags & CLI_CMD_HIDDEN))
+			printf("  %-10s  %s\n", c->name, c->summary);
+	printf("\nOptions:\n");
+	printf("  -h, --help     print this help and exit\n");
+	printf("  -V, --version  print the version and exit\n");
+	printf("\nRun '%s COMMAND --help' for the options of a command.\n",
+	       CLI_PROGRAM);
+	printf("Exit status: 0 success, 1 failure, 2 usage error. "
+	       "See shmkit(1).\n");
+}
+
+/*
+ * Flush stdout and report a failed write (a full disk, a closed pipe
+ * reader), so "shmkit demo >/dev/full" does not exit 0 having lost its
+ * output.
+ */
+static int
+close_stdout(int status)
+{
+	if (fflush(stdout) != 0)
+		cli_errorf(NULL, "cannot write to standard output: %s",
+			   shmkit_strerror(-errno));
+	else if (ferror(stdout)) /* an earlier write failed; errno is gone */
+		cli_errorf(NULL, "cannot write to standard output");
+	else
+		return status;
+	return status == CLI_EXIT_OK ? CLI_EXIT_FAIL : status;
+}
+
+static const struct cli_command *
+find_command(const char *name)
+{
+	const struct cli_command *c;
+
+	for (c = cli_commands; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const struct cli_command *cmd;
+	int c;
+
+	opterr = 0;
+	/* '+': stop at the first non-option, the command name; its own
+	 * options are the command's to parse. */
+	while ((c = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage();
+			return close_stdout(CLI_EXIT_OK);
+		case 'V':
+			printf("%s %s\n", CLI_PROGRAM, SHMKIT_VERSION_STRING);
+			return close_stdout(CLI_EXIT_OK);
+		default:
+			return cli_getopt_error(NULL, c, argv);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(NULL, "no command given");
+	cmd = find_command(argv[optind]);
+	if (cmd == NULL)
+		return cli_usage_error(NULL, "unknown command '%s'",
+				       argv[optind]);
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* glibc: 0 restarts getopt completely for the command */
+	return close_stdout(cmd->run(argc, argv));
 }

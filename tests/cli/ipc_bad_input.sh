@@ -1,0 +1,55 @@
+#!/bin/bash
+# Every subcommand meets bad input with a clear message naming the object
+# and the reason, exit 1 for failures and 2 for usage errors, never a
+# crash.
+set -eu
+. "$(dirname "$0")/lib/common.sh"
+
+expect_fail() { # STATUS PATTERN CMD...
+	local want=$1 pat=$2
+	shift 2
+	run "$@"
+	[ "$rc" = "$want" ] || fail "$*: exit $rc, want $want (stderr: $err)"
+	case $err in *$pat*) ;; *) fail "$*: stderr '$err' lacks '$pat'" ;; esac
+}
+
+missing="sysv:$(key_for 9)"
+expect_fail 1 "$missing: No such file or directory" "$SHMKIT" stat "$missing"
+expect_fail 1 "$missing" "$SHMKIT" cat "$missing"
+expect_fail 1 "$missing" "$SHMKIT" rm "$missing"
+expect_fail 1 "bogus:1: Invalid argument" "$SHMKIT" stat bogus:1
+expect_fail 1 "sysv:0: Invalid argument" "$SHMKIT" cat sysv:0
+expect_fail 1 "posix:/a/b" "$SHMKIT" rm posix:/a/b
+expect_fail 1 "memfd" "$SHMKIT" mk memfd:x --size 1
+expect_fail 2 "missing --size" "$SHMKIT" mk "posix:/sk-cli-$$-x"
+expect_fail 2 "invalid size" "$SHMKIT" mk "posix:/sk-cli-$$-x" --size 12Q
+expect_fail 2 "invalid size" "$SHMKIT" mk "posix:/sk-cli-$$-x" --size 0
+expect_fail 2 "invalid mode" "$SHMKIT" mk "posix:/sk-cli-$$-x" --size 1 --mode 999
+expect_fail 2 "unknown column" "$SHMKIT" ls -o NOPE
+expect_fail 2 "unknown type" "$SHMKIT" ls -t nope
+expect_fail 2 "missing ADDRESS" "$SHMKIT" cat
+expect_fail 2 "invalid offset" "$SHMKIT" cat /x --offset -1
+expect_fail 2 "Try" "$SHMKIT" rm
+[ ! -e "/dev/shm/sk-cli-$$-x" ] || fail "a refused mk created something"
+
+# rm carries on past failures and exits 1 if any failed.
+k=$(key_for 1)
+own_key "$k"
+"$SHMKIT" mk "sysv:$k" --size 64 >/dev/null
+run "$SHMKIT" rm "$missing" "sysv:$k"
+expect_eq "rm with one failure" "$rc" 1
+run "$SHMKIT" stat "sysv:$k"
+expect_eq "rm removed the good one" "$rc" 1
+
+# Another uid cannot read a 0600 segment: a clear Permission denied.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	p=/sk-cli-$$-priv
+	own_posix "$p"
+	"$SHMKIT" mk "$p" --size 64 >/dev/null
+	expect_fail 1 "posix:$p: Permission denied" \
+		setpriv --reuid 65534 --regid 65534 --clear-groups "$SHMKIT" cat "posix:$p"
+	expect_fail 1 "Permission denied" \
+		setpriv --reuid 65534 --regid 65534 --clear-groups \
+		bash -c "printf x | '$SHMKIT' write '$p'"
+fi
+echo "bad input ok"

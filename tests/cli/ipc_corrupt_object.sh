@@ -1,0 +1,34 @@
+#!/bin/bash
+# A file under /dev/shm that claims to be a shmkit object (right magic,
+# garbage after it) is listed as corrupt, not crashed on; a sound header
+# with a dead creator and no users is "orphaned"; random bytes are just a
+# POSIX object.
+set -eu
+. "$(dirname "$0")/lib/common.sh"
+
+bad=sk-cli-$$-bad good=sk-cli-$$-orphan plain=sk-cli-$$-plain
+own_posix "/$bad"; own_posix "/$good"; own_posix "/$plain"
+
+# magic "SHMK", then garbage kind/state/size.
+{ printf 'SHMK\xff\x7f\x01\x00'; head -c 4088 /dev/urandom; } >"/dev/shm/$bad"
+# A sound header: kind chan (1), version 1, this build's fingerprint,
+# state ready (2), size 4096, creator pid 4194303 (the top of the pid
+# range, not running here) with start time 0.
+fp=$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' 8 8 8 8)
+{ printf 'SHMK\x01\x00\x01\x00'; printf "$fp"; printf '\x02\x00\x00\x00'
+  printf '\x00\x10\x00\x00\x00\x00\x00\x00'; printf '\xff\xff\x3f\x00\x00\x00\x00\x00'
+  head -c 4064 /dev/zero; } >"/dev/shm/$good"
+head -c 4096 /dev/urandom >"/dev/shm/$plain"
+chmod 600 "/dev/shm/$bad" "/dev/shm/$good" "/dev/shm/$plain"
+
+"$SHMKIT" ls -t posix -r -n -o ADDRESS,KIND,HEALTH >"$tmp/ls"
+grep -qx "posix:/$bad ? corrupt" "$tmp/ls" || fail "corrupt object: $(grep "$bad" "$tmp/ls")"
+grep -qx "posix:/$good chan orphaned" "$tmp/ls" || fail "orphan: $(grep "$good" "$tmp/ls")"
+grep -qx "posix:/$plain" "$tmp/ls" || grep -q "^posix:/$plain *$" "$tmp/ls" ||
+	fail "plain data shown as an object: $(grep "$plain" "$tmp/ls")"
+run "$SHMKIT" stat "/$bad"
+expect_eq "stat of a corrupt object" "$rc" 0
+case $out in *corrupt*) ;; *) fail "stat does not say corrupt: $out" ;; esac
+"$SHMKIT" ls -t shmkit -r -n -o ADDRESS | grep -q "$good" || fail "-t shmkit misses $good"
+"$SHMKIT" ls -t shmkit -r -n -o ADDRESS | grep -q "$plain" && fail "-t shmkit lists plain data"
+echo "corrupt object ok"

@@ -1,0 +1,96 @@
+/*
+ * cli.c: messages shared by the shmkit subcommands.
+ *
+ * Every diagnostic goes to stderr and starts with the program name (and the
+ * subcommand, if any), so scripts and people can tell where it came from;
+ * failures name the object and give shmkit_strerror()'s reason.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <shmkit/error.h>
+
+static void
+prefix(const char *cmd)
+{
+	if (cmd != NULL)
+		fprintf(stderr, "%s %s: ", CLI_PROGRAM, cmd);
+	else
+		fprintf(stderr, "%s: ", CLI_PROGRAM);
+}
+
+void
+cli_error(const char *cmd, const char *object, int err)
+{
+	prefix(cmd);
+	if (object != NULL)
+		fprintf(stderr, "%s: ", object);
+	fprintf(stderr, "%s\n", shmkit_strerror(err));
+}
+
+void
+cli_errorf(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	prefix(cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt != NULL) {
+		prefix(cmd);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "Try '%s%s%s --help' for more information.\n",
+		CLI_PROGRAM, cmd != NULL ? " " : "", cmd != NULL ? cmd : "");
+	return CLI_EXIT_USAGE;
+}
+
+int
+cli_getopt_error(const char *cmd, int c, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+
+	if (c == ':')
+		return cli_usage_error(cmd, "option '%s' requires an argument",
+				       arg);
+	/* Long options set optopt to their val even when only the argument
+	 * was wrong ("--help=x"), so name what the user typed. */
+	if (strncmp(arg, "--", 2) == 0)
+		return cli_usage_error(cmd, "unrecognized option '%s'", arg);
+	return cli_usage_error(cmd, "invalid option -- '%c'", optopt);
+}
+
+long
+cli_parse_uint(const char *cmd, const char *option, const char *text, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0 ||
+	    v < 0 || v > max) {
+		cli_usage_error(cmd, "%s: '%s' is not a number from 0 to %ld",
+				option, text, max);
+		return -1;
+	}
+	return v;
+}

@@ -1,0 +1,208 @@
+/*
+ * shmkit mk and shmkit rm: create and remove segments by address, in the
+ * manner of ipcmk(1) and ipcrm(1). rm reports each failure and carries on,
+ * and says plainly when a System V segment only goes once its last user
+ * detaches.
+ */
+#include "cli.h"
+#include "fmt.h"
+#include "objects.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <shmkit/shmkit.h>
+
+static void
+mk_usage(void)
+{
+	printf("Usage: shmkit mk ADDRESS --size SIZE [--mode MODE] [--excl]\n\n"
+	       "Create a shared memory segment and print its address.\n"
+	       "ADDRESS is sysv:KEY, ftok:PATH:PROJ, posix:/NAME, /NAME or\n"
+	       "file:PATH; a bare 'sysv' picks a free random key, as\n"
+	       "ipcmk -M does.\n\n"
+	       "Options:\n"
+	       "  -s, --size SIZE   size in bytes; K, M, G suffixes are\n"
+	       "                    powers of 1024, KB, MB, GB of 1000\n"
+	       "  -m, --mode MODE   octal permissions (default 0600)\n"
+	       "  -x, --excl        fail if it exists (default: an existing\n"
+	       "                    segment of at least SIZE is accepted)\n"
+	       "  -h, --help        this help\n\n"
+	       "Examples:\n"
+	       "  shmkit mk sysv --size 1M\n"
+	       "  shmkit mk posix:/frames --size 64K --mode 0640 --excl\n");
+}
+
+/* A free System V key: random, never IPC_PRIVATE, retried on EEXIST. */
+static int
+mk_random_sysv(const shmkit_seg_opts_t *opts, char *addr, size_t len)
+{
+	shmkit_seg_t *seg;
+	unsigned key;
+	int tries, rc = -EEXIST;
+
+	for (tries = 0; tries < 100 && rc == -EEXIST; tries++) {
+		if (getrandom(&key, sizeof(key), 0) != sizeof(key))
+			return -EIO;
+		if (key == 0)
+			continue;
+		snprintf(addr, len, "sysv:0x%08x", key);
+		rc = shmkit_seg_create(&seg, addr, opts);
+		if (rc == 0)
+			shmkit_seg_close(seg);
+	}
+	return rc;
+}
+
+int
+cmd_mk(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "size", required_argument, NULL, 's' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "excl", no_argument, NULL, 'x' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	shmkit_seg_opts_t opts = { .mode = 0600 };
+	char addr[SHMKIT_ADDR_STRLEN];
+	unsigned long long size = 0;
+	shmkit_seg_t *seg;
+	int c, rc, excl = 0, have_size = 0;
+	char *end;
+	long mode;
+
+	while ((c = getopt_long(argc, argv, ":s:m:xh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (fmt_parse_size(optarg, &size) < 0 || size == 0)
+				return cli_usage_error("mk", "invalid size: '%s'",
+						       optarg);
+			have_size = 1;
+			break;
+		case 'm':
+			errno = 0;
+			mode = strtol(optarg, &end, 8);
+			/* Mode 0 would lock out even the owner. */
+			if (errno || *end || end == optarg || mode <= 0 ||
+			    mode > 0777)
+				return cli_usage_error(
+					"mk", "invalid mode: '%s' (octal, 1-0777)",
+					optarg);
+			opts.mode = (mode_t)mode;
+			break;
+		case 'x':
+			excl = 1;
+			break;
+		case 'h':
+			mk_usage();
+			return CLI_EXIT_OK;
+		default:
+			return cli_getopt_error("mk", c, argv);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("mk", optind < argc ?
+						     "one ADDRESS, please" :
+						     "missing ADDRESS");
+	if (!have_size)
+		return cli_usage_error("mk", "missing --size");
+	if (size > (unsigned long long)SIZE_MAX / 2)
+		return cli_usage_error("mk", "size too large");
+	opts.size = (size_t)size;
+
+	if (strcmp(argv[optind], "sysv") == 0) {
+		rc = mk_random_sysv(&opts, addr, sizeof(addr));
+		if (rc < 0) {
+			cli_error("mk", "sysv", rc);
+			return CLI_EXIT_FAIL;
+		}
+		printf("%s\n", addr);
+		return CLI_EXIT_OK;
+	}
+	if (strncmp(argv[optind], "memfd:", 6) == 0) {
+		/* It would vanish as this command exits: say so, do nothing. */
+		cli_errorf("mk", "%s: a memfd has no name to create it under; "
+				 "it lives only as long as its processes",
+			   argv[optind]);
+		return CLI_EXIT_FAIL;
+	}
+	rc = excl ? shmkit_seg_create(&seg, argv[optind], &opts) :
+		    shmkit_seg_open_or_create(&seg, argv[optind], &opts);
+	if (rc < 0) {
+		cli_error("mk", argv[optind], rc);
+		return CLI_EXIT_FAIL;
+	}
+	{
+		shmkit_seg_stat_t st;
+
+		if (shmkit_seg_stat(seg, &st) == 0)
+			printf("%s\n", st.address);
+		else
+			printf("%s\n", argv[optind]);
+	}
+	if (rc == SHMKIT_SEG_OPENED)
+		fprintf(stderr, "shmkit mk: %s already existed (%zu bytes)\n",
+			argv[optind], shmkit_seg_size(seg));
+	shmkit_seg_close(seg);
+	return CLI_EXIT_OK;
+}
+
+static void
+rm_usage(void)
+{
+	printf("Usage: shmkit rm ADDRESS...\n\n"
+	       "Remove shared memory segments by address: sysv:KEY,\n"
+	       "sysv-id:ID, ftok:PATH:PROJ, posix:/NAME, /NAME, file:PATH.\n"
+	       "Each failure is reported and the rest are still removed;\n"
+	       "the exit status is 1 if any failed.\n\n"
+	       "A System V segment that processes still attach is marked for\n"
+	       "destruction: it loses its key at once and is freed when the\n"
+	       "last one detaches. POSIX objects and files lose their name;\n"
+	       "processes that map them keep the memory until they unmap.\n\n"
+	       "Examples:\n"
+	       "  shmkit rm sysv:0x44 sysv-id:32769 /frames\n");
+}
+
+int
+cmd_rm(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, i, failed = 0;
+
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			rm_usage();
+			return CLI_EXIT_OK;
+		}
+		return cli_getopt_error("rm", c, argv);
+	}
+	if (optind == argc)
+		return cli_usage_error("rm", "missing ADDRESS");
+	for (i = optind; i < argc; i++) {
+		struct obj before;
+		int known, rc;
+
+		/* Who still maps it, to explain a System V removal. */
+		known = objects_find(argv[i], 0, &before) == 0;
+		rc = shmkit_seg_unlink_address(argv[i]);
+		if (rc < 0) {
+			cli_error("rm", argv[i], rc);
+			failed = 1;
+			continue;
+		}
+		if (known && before.type == OBJ_SYSV && before.nattch > 0)
+			printf("%s: marked for destruction; freed when the "
+			       "last of %ld attached process%s detaches\n",
+			       argv[i], before.nattch,
+			       before.nattch == 1 ? "" : "es");
+	}
+	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}

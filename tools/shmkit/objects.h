@@ -1,0 +1,75 @@
+/*
+ * objects.h: the shared-memory objects on this host, as the shmkit command
+ * sees them: System V segments from /proc/sysvipc/shm, POSIX objects and
+ * semaphores from /dev/shm, who maps what from /proc/PID/maps, and shmkit's
+ * own structured objects recognised by their header. Used by ls, stat and
+ * rm; the library knows nothing of listings.
+ */
+#ifndef SHMKIT_CLI_OBJECTS_H
+#define SHMKIT_CLI_OBJECTS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <shmkit/shmkit.h>
+
+enum obj_type {
+	OBJ_SYSV = 1, /* System V segment */
+	OBJ_POSIX,    /* POSIX shared memory object */
+	OBJ_SEM,      /* POSIX named semaphore (/dev/shm/sem.NAME) */
+};
+
+#define NAME_MAX_BYTES 256
+
+/* The processes that map an object (a bounded list: enough to show). */
+#define OBJ_MAX_PIDS 32
+
+struct obj {
+	enum obj_type type;
+	char address[SHMKIT_ADDR_STRLEN];
+	char name[NAME_MAX_BYTES];  /* POSIX name with its '/', else "" */
+	long long key;              /* System V key, -1 otherwise */
+	int id;                     /* System V shmid, -1 otherwise */
+	mode_t perms;
+	uid_t uid, cuid;
+	gid_t gid, cgid;
+	unsigned long long size;
+	long nattch;                /* attach count or mapping processes */
+	int dest;                   /* System V: marked for destruction */
+	int locked;                 /* System V: SHM_LOCK */
+	pid_t cpid, lpid;           /* System V; -1 otherwise */
+	time_t atime, dtime, ctime, mtime;
+	char kind[16];              /* shmkit object kind, "" if none */
+	char health[16];            /* shmkit objects: ok/corrupt/orphaned */
+	int npids;                  /* mapping processes found (<= MAX) */
+	pid_t pids[OBJ_MAX_PIDS];
+};
+
+/* Which objects a listing collects. */
+#define OBJ_WANT_SYSV 0x1u
+#define OBJ_WANT_POSIX 0x2u
+#define OBJ_WANT_SHMKIT 0x4u /* only objects with a shmkit header */
+#define OBJ_PROBE_SYSV 0x8u  /* attach System V segments to probe them */
+
+/*
+ * objects_list - collect the objects selected by want into a new array
+ * (*out, *count; free with free()). Objects that vanish while being read
+ * are skipped. Returns 0 or a negative errno.
+ */
+int objects_list(unsigned want, struct obj **out, size_t *count);
+
+/*
+ * objects_find - fill *o for the object at ADDRESS (sysv:, sysv-id:, ftok:,
+ * posix:, /name). probe_sysv: attach a System V segment read-only to look
+ * for a shmkit header. Returns 0, -ENOENT, -EINVAL, ...
+ */
+int objects_find(const char *address, int probe_sysv, struct obj *o);
+
+/* "sysv", "posix", "sem". */
+const char *obj_type_name(enum obj_type t);
+
+/* The command name of pid ("?" if unknown), into buf. */
+const char *obj_pid_comm(pid_t pid, char *buf, size_t len);
+
+#endif /* SHMKIT_CLI_OBJECTS_H */

@@ -25,6 +25,8 @@ const struct cli_command cli_commands[] = {
 	  0 },
 	{ "write", cmd_write, "copy stdin into a segment", 0 },
 	{ "limits", cmd_limits, "kernel limits and /dev/shm use", 0 },
+	{ "bench", cmd_bench,
+	  "measure IPC mechanisms side by side: latency and throughput", 0 },
 	{ "demo", cmd_demo,
 	  "show each shared memory backend at work, step by step", 0 },
 	/* Run by "shmkit demo" as its second process; not for users. */

@@ -1,0 +1,55 @@
+#!/bin/bash
+# "shmkit bench --csv": comment lines with the machine, one header, then
+# one row per mechanism and size, all with the header's number of fields.
+set -eu
+cli=${SHMKIT_CLI:?}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# What shmkit bench may create, by name: its System V keys (0x5b......),
+# private message queues, /dev/shm and $TMPDIR entries named
+# shmkit-bench-*. Only these, so that tests running in parallel do not
+# disturb the comparison (the suite's leftovers check compares all).
+state() {
+	ipcs -m | awk 'NR > 3 && $1 ~ /^0x5b/ { print "shm", $1, $2 }'
+	ipcs -q | awk 'NR > 3 && $1 == "0x00000000" { print "msg", $2, $3 }'
+	ls -A /dev/shm | grep shmkit-bench || true
+	ls -d "${TMPDIR:-/tmp}"/shmkit-bench-* 2>/dev/null || true
+}
+state >"$tmp/before"
+
+"$cli" bench --csv --only unix-dgram,signal,posix-mq,shm-memfd \
+	--sizes 64,1K,64K --iterations 100 --warmup 10 --duration 10ms \
+	>"$tmp/out.csv"
+grep -q '^# .*cores' "$tmp/out.csv" || { echo "FAIL: no machine line"; exit 1; }
+
+python3 - "$tmp/out.csv" <<'PY'
+import csv, sys
+lines = [l for l in open(sys.argv[1]) if not l.startswith("#")]
+rows = list(csv.reader(lines))
+head, body = rows[0], rows[1:]
+bad = []
+if head[:3] != ["mechanism", "size", "status"]:
+    bad.append("header %r" % head)
+for r in body:
+    if len(r) != len(head):
+        bad.append("row with %d fields, header has %d: %r" % (len(r), len(head), r))
+mechs = ["floor", "memcpy", "pipe", "unix-dgram", "posix-mq", "signal", "shm-memfd"]
+pairs = [(r[0], r[1]) for r in body]
+for m in mechs:
+    for s in ("64", "1024", "65536"):
+        if pairs.count((m, s)) != 1:
+            bad.append("%s size %s: %d rows" % (m, s, pairs.count((m, s))))
+if {r[0] for r in body} != set(mechs):
+    bad.append("mechanisms %r" % sorted({r[0] for r in body}))
+for r in body:
+    if r[2] not in ("ok", "n/a"):
+        bad.append("row %r" % r)
+for b in bad:
+    print("FAIL:", b)
+print("%d rows of %d fields" % (len(body), len(head)))
+sys.exit(1 if bad else 0)
+PY
+
+state >"$tmp/after"
+diff -u "$tmp/before" "$tmp/after"

@@ -1,0 +1,25 @@
+#!/bin/bash
+# "shmkit bench --plot": an SVG for .svg, a PNG for .png (when gnuplot is
+# installed; skipped otherwise), a usage error for other extensions.
+set -eu
+cli=${SHMKIT_CLI:?}
+command -v gnuplot >/dev/null || { echo "gnuplot not installed: skip"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+args=(--only shm-memfd,unix-stream --sizes 64,4K,64K --iterations 50
+	--warmup 5 --duration 5ms)
+
+"$cli" bench "${args[@]}" --plot "$tmp/out.svg" >/dev/null
+head -c 100 "$tmp/out.svg" | grep -Eq '^(<\?xml|<svg)' ||
+	{ echo "FAIL: not an SVG"; head -c 200 "$tmp/out.svg"; exit 1; }
+grep -q 'shm-memfd' "$tmp/out.svg" || { echo "FAIL: no shm-memfd line"; exit 1; }
+
+"$cli" bench "${args[@]}" --plot "$tmp/out.png" >/dev/null
+[ "$(head -c 4 "$tmp/out.png" | od -An -tx1 | tr -d ' ')" = 89504e47 ] ||
+	{ echo "FAIL: not a PNG"; exit 1; }
+
+rc=0
+"$cli" bench "${args[@]}" --plot "$tmp/out.pdf" >/dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || { echo "FAIL: --plot out.pdf exited $rc, expected 2"; exit 1; }
+ls "$tmp" | grep -q gp && { echo "FAIL: temporary files left"; exit 1; }
+echo "plot ok"

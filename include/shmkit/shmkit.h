@@ -12,5 +12,7 @@
 #include <shmkit/obj.h>
 #include <shmkit/mutex.h>
 #include <shmkit/seqlock.h>
+#include <shmkit/event.h>
+#include <shmkit/sem.h>
 
 #endif /* SHMKIT_SHMKIT_H */

@@ -221,7 +221,7 @@ check_clean "$what" "$pid"
 what="shmkit demo-peer on a missing segment"
 "$cli" demo-peer "posix:/shmkit-demo-missing-$$" >"$tmp/out" 2>"$tmp/err"
 rc=$?
-printf 'shmkit demo-peer: %s: No such file or directory\n' \
+printf 'shmkit demo-peer: %s: no such segment\n' \
 	"posix:/shmkit-demo-missing-$$" >"$tmp/want"
 if [ "$rc" -ne 1 ] || [ -s "$tmp/out" ] ||
 	! diff -u "$tmp/want" "$tmp/err"; then

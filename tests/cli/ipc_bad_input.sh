@@ -14,7 +14,7 @@ expect_fail() { # STATUS PATTERN CMD...
 }
 
 missing="sysv:$(key_for 9)"
-expect_fail 1 "$missing: No such file or directory" "$SHMKIT" stat "$missing"
+expect_fail 1 "shmkit stat: $missing: no such segment" "$SHMKIT" stat "$missing"
 expect_fail 1 "$missing" "$SHMKIT" cat "$missing"
 expect_fail 1 "$missing" "$SHMKIT" rm "$missing"
 expect_fail 1 "bogus:1: Invalid argument" "$SHMKIT" stat bogus:1

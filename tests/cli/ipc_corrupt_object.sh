@@ -31,4 +31,17 @@ expect_eq "stat of a corrupt object" "$rc" 0
 case $out in *corrupt*) ;; *) fail "stat does not say corrupt: $out" ;; esac
 "$SHMKIT" ls -t shmkit -r -n -o ADDRESS | grep -q "$good" || fail "-t shmkit misses $good"
 "$SHMKIT" ls -t shmkit -r -n -o ADDRESS | grep -q "$plain" && fail "-t shmkit lists plain data"
+
+# A name with control bytes is printed escaped, never raw (it could forge
+# lines or move the cursor); a POSIX semaphore is listed as such.
+odd=$(printf 'sk-cli-%s-odd\nline\033[2J' $$)
+sem=sem.sk-cli-$$-sem
+on_exit "rm -f '/dev/shm/$odd' /dev/shm/$sem"
+: >"/dev/shm/$odd"
+head -c 32 /dev/zero >"/dev/shm/$sem"
+"$SHMKIT" ls -r -n -o TYPE,ADDRESS >"$tmp/ls"
+grep -qxF "posix posix:/sk-cli-$$-odd\x0aline\x1b[2J" "$tmp/ls" ||
+	fail "odd name not escaped: $(grep -a odd "$tmp/ls" | od -c | head -3)"
+grep -c "line" "$tmp/ls" | grep -qx 1 || fail "odd name split a line"
+grep -qxF "sem posix:/$sem" "$tmp/ls" || fail "semaphore not listed as sem"
 echo "corrupt object ok"

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <shmkit/addr.h>
 #include <shmkit/error.h>
 
 static void
@@ -28,10 +29,22 @@ prefix(const char *cmd)
 void
 cli_error(const char *cmd, const char *object, int err)
 {
+	shmkit_addr_t addr;
+
 	prefix(cmd);
 	if (object != NULL)
 		fprintf(stderr, "%s: ", object);
-	fprintf(stderr, "%s\n", shmkit_strerror(err));
+	/* "No such file or directory" puzzles when the object is a System V
+	 * key or id or a POSIX name: say what is missing. (For file: and
+	 * ftok: addresses it is the right words: a path is missing.) */
+	if (err == -ENOENT && object != NULL &&
+	    shmkit_addr_parse(&addr, object) == 0 &&
+	    (addr.kind == SHMKIT_ADDR_SYSV_KEY ||
+	     addr.kind == SHMKIT_ADDR_SYSV_ID ||
+	     addr.kind == SHMKIT_ADDR_POSIX))
+		fprintf(stderr, "no such segment\n");
+	else
+		fprintf(stderr, "%s\n", shmkit_strerror(err));
 }
 
 void

@@ -2,7 +2,9 @@
  * shmkit ls: every shared-memory object on the host in one table, in the
  * manner of lsipc(1): System V segments, POSIX objects and semaphores, and
  * shmkit's own structured objects with their health. Output goes through
- * libsmartcols, the library lsipc uses, for the table, --raw and --json.
+ * libsmartcols, the library lsipc uses, for the table, --raw and --json;
+ * it also escapes control bytes in names (\xHH, or \uXXXX in JSON), so
+ * cells are handed to it raw.
  */
 #include "cli.h"
 #include "fmt.h"
@@ -189,7 +191,6 @@ static const char *
 cell(const struct obj *ob, enum col_id c, const struct ls_opts *o, char *buf,
      size_t len)
 {
-	char tmp[256];
 	size_t n = 0;
 	int i;
 
@@ -198,7 +199,7 @@ cell(const struct obj *ob, enum col_id c, const struct ls_opts *o, char *buf,
 	case COL_TYPE:
 		return obj_type_name(ob->type);
 	case COL_ADDRESS:
-		return fmt_escape(ob->address, buf, len);
+		return ob->address;
 	case COL_KEY:
 		if (ob->type == OBJ_SYSV)
 			snprintf(buf, len, "0x%08llx", ob->key);
@@ -208,7 +209,7 @@ cell(const struct obj *ob, enum col_id c, const struct ls_opts *o, char *buf,
 			snprintf(buf, len, "%d", ob->id);
 		return buf;
 	case COL_NAME:
-		return fmt_escape(ob->name, buf, len);
+		return ob->name;
 	case COL_PERMS:
 		return fmt_perms(ob->perms, buf);
 	case COL_MODE:
@@ -243,13 +244,9 @@ cell(const struct obj *ob, enum col_id c, const struct ls_opts *o, char *buf,
 		return buf;
 	case COL_COMMAND:
 		if (ob->cpid > 0)
-			return fmt_escape(obj_pid_comm(ob->cpid, tmp,
-						       sizeof(tmp)),
-					  buf, len);
+			return obj_pid_comm(ob->cpid, buf, len);
 		if (ob->npids > 0)
-			return fmt_escape(obj_pid_comm(ob->pids[0], tmp,
-						       sizeof(tmp)),
-					  buf, len);
+			return obj_pid_comm(ob->pids[0], buf, len);
 		return buf;
 	case COL_KIND:
 		return ob->kind;

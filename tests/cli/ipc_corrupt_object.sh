@@ -29,7 +29,8 @@ grep -qx "posix:/$plain" "$tmp/ls" || grep -q "^posix:/$plain *$" "$tmp/ls" ||
 run "$SHMKIT" stat "/$bad"
 expect_eq "stat of a corrupt object" "$rc" 0
 case $out in *corrupt*) ;; *) fail "stat does not say corrupt: $out" ;; esac
-"$SHMKIT" ls -t shmkit -r -n -o ADDRESS | grep -q "$good" || fail "-t shmkit misses $good"
+"$SHMKIT" ls -t shmkit -r -n -o ADDRESS,KIND,VERSION,HEALTH | grep -qx "posix:/$good chan 1 orphaned" ||
+	fail "-t shmkit misses $good or its version"
 "$SHMKIT" ls -t shmkit -r -n -o ADDRESS | grep -q "$plain" && fail "-t shmkit lists plain data"
 
 # A name with control bytes is printed escaped, never raw (it could forge

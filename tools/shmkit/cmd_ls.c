@@ -37,6 +37,7 @@ enum col_id {
 	COL_LPID,
 	COL_COMMAND,
 	COL_KIND,
+	COL_VERSION,
 	COL_HEALTH,
 	COL_PIDS,
 	COL_COUNT
@@ -71,6 +72,8 @@ static const struct column {
 	[COL_COMMAND] = { "COMMAND", COL_TRUNC,
 			  "creator's command (POSIX: a mapping process's)" },
 	[COL_KIND] = { "KIND", 0, "shmkit object kind (chan, table, keys)" },
+	[COL_VERSION] = { "VERSION", COL_NUM,
+			  "shmkit object layout version" },
 	[COL_HEALTH] = { "HEALTH", 0,
 			 "shmkit objects: ok, corrupt, incompatible, broken, "
 			 "orphaned" },
@@ -250,6 +253,10 @@ cell(const struct obj *ob, enum col_id c, const struct ls_opts *o, char *buf,
 		return buf;
 	case COL_KIND:
 		return ob->kind;
+	case COL_VERSION:
+		if (ob->kind[0] != '\0')
+			snprintf(buf, len, "%u", ob->version);
+		return buf;
 	case COL_HEALTH:
 		return ob->health;
 	case COL_PIDS:

@@ -146,6 +146,7 @@ print_obj(const struct obj *o, int is_file, int json)
 		field_str(&fp, "mapped-by", b);
 	if (o->kind[0] != '\0') {
 		field_str(&fp, "kind", o->kind);
+		field_num(&fp, "version", o->version);
 		field_str(&fp, "health", o->health);
 	}
 	if (json)

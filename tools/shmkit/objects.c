@@ -166,6 +166,7 @@ judge_header(struct obj *o, const void *hdr, size_t len, int users)
 		return;
 	snprintf(o->kind, sizeof(o->kind), "%s",
 		 shmkit_obj_kind_name(info.kind));
+	o->version = info.version;
 	if (rc == SHMKIT_ECORRUPT)
 		snprintf(o->health, sizeof(o->health), "corrupt");
 	else if (rc == SHMKIT_EABI || rc == SHMKIT_EVERSION)

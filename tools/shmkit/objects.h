@@ -41,6 +41,7 @@ struct obj {
 	pid_t cpid, lpid;           /* System V; -1 otherwise */
 	time_t atime, dtime, ctime, mtime;
 	char kind[16];              /* shmkit object kind, "" if none */
+	unsigned version;           /* its layout version (if kind[0]) */
 	char health[16];            /* shmkit objects: ok/corrupt/orphaned */
 	int npids;                  /* mapping processes found (<= MAX) */
 	pid_t pids[OBJ_MAX_PIDS];

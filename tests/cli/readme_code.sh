@@ -12,7 +12,15 @@ awk '/^```c$/ { on = 1; next } /^```$/ { if (on) exit } on' \
 # The example uses a fixed name; give this run its own.
 sed -i "s|/tour-demo|/sk-readme-$$|g" "$tmp/tour.c"
 
-cc -std=c11 -Wall -Wextra -Werror -I"$src/include" "$tmp/tour.c" \
+# A sanitizer build of the library needs its runtime in the program too.
+san=
+if readelf -d "$build/src/libshmkit.so" | grep -q 'NEEDED.*libasan'; then
+	san="-fsanitize=address,undefined"
+elif readelf -d "$build/src/libshmkit.so" | grep -q 'NEEDED.*libtsan'; then
+	san="-fsanitize=thread"
+fi
+# shellcheck disable=SC2086
+cc -std=c11 -Wall -Wextra -Werror $san -I"$src/include" "$tmp/tour.c" \
 	-L"$build/src" -lshmkit -Wl,-rpath,"$build/src" -o "$tmp/tour"
 out=$("$tmp/tour")
 [ "$out" = "reader sees: hello, world" ] || {

@@ -19,7 +19,15 @@
 #include "shmkit_test.h"
 
 /* Generous: a correct lock on a loaded machine never comes close. */
-#define LONG_NS (10ull * 1000000000ull)
+/* Long enough never to expire in a passing run; a hang ends as a failure
+ * rather than blocking the suite. */
+static const struct timespec long_timeout = {.tv_sec = 10};
+
+/* Short relative timeouts for the cases that expect -ETIMEDOUT. */
+static const struct timespec ms0 = {.tv_nsec = 0};
+static const struct timespec ms10 = {.tv_nsec = 10000000};
+static const struct timespec ms20 = {.tv_nsec = 20000000};
+static const struct timespec ms50 = {.tv_nsec = 50000000};
 
 struct shared {
 	shmkit_mutex_t m;
@@ -86,7 +94,8 @@ count_child(void *arg)
 	int i;
 
 	for (i = 0; i < COUNT_ITERS; i++) {
-		SHMKIT_ASSERT_EQ(shmkit_mutex_timedlock_rel(&s->m, LONG_NS), 0);
+		SHMKIT_ASSERT_EQ(
+			shmkit_mutex_timedlock(&s->m, &long_timeout, 0), 0);
 		s->a++;
 		SHMKIT_ASSERT_EQ(shmkit_mutex_unlock(&s->m), 0);
 	}
@@ -116,7 +125,8 @@ count_thread(void *arg)
 	for (i = 0; i < COUNT_ITERS / 4; i++) {
 		/* Alternate the lock calls so each path is checked by TSan. */
 		int rc = (i & 1) ? shmkit_mutex_lock(&s->m)
-				 : shmkit_mutex_timedlock_rel(&s->m, LONG_NS);
+				 : shmkit_mutex_timedlock(&s->m, &long_timeout,
+							  0);
 
 		if (rc != 0) {
 			atomic_fetch_add(&s->errors, 1);
@@ -154,7 +164,7 @@ die_holding(void *arg)
 {
 	struct shared *s = arg;
 
-	SHMKIT_ASSERT_EQ(shmkit_mutex_timedlock_rel(&s->m, LONG_NS), 0);
+	SHMKIT_ASSERT_EQ(shmkit_mutex_timedlock(&s->m, &long_timeout, 0), 0);
 	s->a++;
 	raise(SIGKILL);
 }
@@ -165,7 +175,7 @@ test_owner_death_eownerdead_once(void)
 	struct shared *s = shared_new();
 
 	SHMKIT_ASSERT_CHILD_SIGNAL(shmkit_test_fork(die_holding, s), SIGKILL);
-	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock_rel(&s->m, LONG_NS),
+	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, &long_timeout, 0),
 			  -EOWNERDEAD);
 	SHMKIT_ASSERT_EQ(s->a, 1);
 	SHMKIT_ASSERT_EQ(s->b, 0);
@@ -190,7 +200,7 @@ expect_unrecoverable(void *arg)
 	 * make the calls after it, or other processes, wait. */
 	SHMKIT_ASSERT_ERR(shmkit_mutex_trylock(&s->m), -ENOTRECOVERABLE);
 	SHMKIT_ASSERT_ERR(shmkit_mutex_trylock(&s->m), -ENOTRECOVERABLE);
-	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock_rel(&s->m, LONG_NS),
+	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, &long_timeout, 0),
 			  -ENOTRECOVERABLE);
 	SHMKIT_ASSERT_ERR(shmkit_mutex_lock(&s->m), -ENOTRECOVERABLE);
 	SHMKIT_ASSERT_ERR(shmkit_mutex_trylock(&s->m), -ENOTRECOVERABLE);
@@ -220,7 +230,7 @@ queued_waiter(void *arg)
 	int rc;
 
 	atomic_fetch_add(&s->waiting, 1);
-	rc = shmkit_mutex_timedlock_rel(&s->m, LONG_NS);
+	rc = shmkit_mutex_timedlock(&s->m, &long_timeout, 0);
 	if (rc == -EOWNERDEAD) {
 		atomic_fetch_add(&s->dead, 1);
 		s->b = s->a;
@@ -240,7 +250,7 @@ hold_then_die(void *arg)
 {
 	struct shared *s = arg;
 
-	SHMKIT_ASSERT_EQ(shmkit_mutex_timedlock_rel(&s->m, LONG_NS), 0);
+	SHMKIT_ASSERT_EQ(shmkit_mutex_timedlock(&s->m, &long_timeout, 0), 0);
 	s->a++;
 	atomic_store(&s->flag, 1);
 	wait_for(&s->go, 1);
@@ -279,7 +289,7 @@ repairer_dies(void *arg)
 {
 	struct shared *s = arg;
 
-	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock_rel(&s->m, LONG_NS),
+	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, &long_timeout, 0),
 			  -EOWNERDEAD);
 	raise(SIGKILL);
 }
@@ -291,7 +301,7 @@ test_repairer_dies_before_consistent(void)
 
 	SHMKIT_ASSERT_CHILD_SIGNAL(shmkit_test_fork(die_holding, s), SIGKILL);
 	SHMKIT_ASSERT_CHILD_SIGNAL(shmkit_test_fork(repairer_dies, s), SIGKILL);
-	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock_rel(&s->m, LONG_NS),
+	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, &long_timeout, 0),
 			  -EOWNERDEAD);
 	SHMKIT_ASSERT_EQ(shmkit_mutex_consistent(&s->m), 0);
 	SHMKIT_ASSERT_EQ(shmkit_mutex_unlock(&s->m), 0);
@@ -304,7 +314,7 @@ lock_then_exec(void *arg)
 {
 	struct shared *s = arg;
 
-	SHMKIT_ASSERT_EQ(shmkit_mutex_timedlock_rel(&s->m, LONG_NS), 0);
+	SHMKIT_ASSERT_EQ(shmkit_mutex_timedlock(&s->m, &long_timeout, 0), 0);
 	atomic_store(&s->flag, 1);
 	execlp("sleep", "sleep", "30", (char *)NULL);
 	SHMKIT_FAIL("exec sleep: %s", strerror(errno));
@@ -319,7 +329,7 @@ test_owner_exec_gives_eownerdead(void)
 
 	pid = shmkit_test_fork(lock_then_exec, s);
 	wait_for(&s->flag, 1);
-	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock_rel(&s->m, LONG_NS),
+	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, &long_timeout, 0),
 			  -EOWNERDEAD);
 	/* The holder is alive (running sleep): exec alone released it. */
 	SHMKIT_ASSERT_EQ(waitpid(pid, &st, WNOHANG), 0);
@@ -346,7 +356,7 @@ hammer(void *arg)
 	int i, rc;
 
 	for (i = 0; i < 1000000; i++) {
-		rc = shmkit_mutex_timedlock_rel(&s->m, LONG_NS);
+		rc = shmkit_mutex_timedlock(&s->m, &long_timeout, 0);
 		if (rc == -EOWNERDEAD) {
 			if (s->a - s->b != 0 && s->a - s->b != 1)
 				atomic_fetch_add(&s->errors, 1);
@@ -390,7 +400,7 @@ test_random_kills_robust(void)
 			SHMKIT_ASSERT(WIFSIGNALED(st) || WEXITSTATUS(st) == 0);
 		}
 		SHMKIT_ASSERT_EQ(atomic_load(&s->errors), 0);
-		rc = shmkit_mutex_timedlock_rel(&s->m, LONG_NS);
+		rc = shmkit_mutex_timedlock(&s->m, &long_timeout, 0);
 		if (rc == -EOWNERDEAD) {
 			SHMKIT_ASSERT(s->a - s->b == 0 || s->a - s->b == 1);
 			s->b = s->a;
@@ -415,7 +425,7 @@ hold_until_go(void *arg)
 {
 	struct shared *s = arg;
 
-	SHMKIT_ASSERT_EQ(shmkit_mutex_timedlock_rel(&s->m, LONG_NS), 0);
+	SHMKIT_ASSERT_EQ(shmkit_mutex_timedlock(&s->m, &long_timeout, 0), 0);
 	atomic_store(&s->flag, 1);
 	wait_for(&s->go, 1);
 	SHMKIT_ASSERT_EQ(shmkit_mutex_unlock(&s->m), 0);
@@ -437,27 +447,53 @@ test_timedlock_times_out_when_held(void)
 	struct timespec abs;
 	pid_t pid = held_by_child(s);
 
-	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock_rel(&s->m, 20000000),
-			  -ETIMEDOUT);
-	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock_rel(&s->m, 0), -ETIMEDOUT);
+	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, &ms20, 0), -ETIMEDOUT);
+	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, &ms0, 0), -ETIMEDOUT);
 	clock_gettime(CLOCK_MONOTONIC, &abs);
 	abs.tv_nsec += 20000000;
 	if (abs.tv_nsec >= 1000000000) {
 		abs.tv_sec++;
 		abs.tv_nsec -= 1000000000;
 	}
-	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, &abs), -ETIMEDOUT);
+	SHMKIT_ASSERT_ERR(
+		shmkit_mutex_timedlock(&s->m, &abs, SHMKIT_WAIT_ABSTIME),
+		-ETIMEDOUT);
+	/* The same deadline on the wall clock. */
+	clock_gettime(CLOCK_REALTIME, &abs);
+	abs.tv_nsec += 20000000;
+	if (abs.tv_nsec >= 1000000000) {
+		abs.tv_sec++;
+		abs.tv_nsec -= 1000000000;
+	}
+	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, &abs,
+						 SHMKIT_WAIT_ABSTIME |
+							 SHMKIT_WAIT_REALTIME),
+			  -ETIMEDOUT);
 	abs.tv_sec = 0;
 	abs.tv_nsec = 0;
-	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, &abs), -ETIMEDOUT);
+	SHMKIT_ASSERT_ERR(
+		shmkit_mutex_timedlock(&s->m, &abs, SHMKIT_WAIT_ABSTIME),
+		-ETIMEDOUT);
 	atomic_store(&s->go, 1);
 	SHMKIT_ASSERT_CHILD_OK(pid);
 	/* Free now: a deadline in the past still takes it. */
-	SHMKIT_ASSERT_EQ(shmkit_mutex_timedlock(&s->m, &abs), 0);
+	SHMKIT_ASSERT_EQ(
+		shmkit_mutex_timedlock(&s->m, &abs, SHMKIT_WAIT_ABSTIME), 0);
 	SHMKIT_ASSERT_EQ(shmkit_mutex_unlock(&s->m), 0);
 	abs.tv_nsec = 1000000000;
-	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, &abs), -EINVAL);
-	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, NULL), -EINVAL);
+	SHMKIT_ASSERT_ERR(
+		shmkit_mutex_timedlock(&s->m, &abs, SHMKIT_WAIT_ABSTIME),
+		-EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, &abs, 0), -EINVAL);
+	/* The mutex cannot end its wait on a signal, so it refuses
+	 * SHMKIT_WAIT_INTR rather than ignore it; unknown flags too. */
+	SHMKIT_ASSERT_ERR(
+		shmkit_mutex_timedlock(&s->m, &long_timeout, SHMKIT_WAIT_INTR),
+		-EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, NULL, 0x100u), -EINVAL);
+	/* NULL waits forever, like shmkit_mutex_lock(): a free mutex. */
+	SHMKIT_ASSERT_EQ(shmkit_mutex_timedlock(&s->m, NULL, 0), 0);
+	SHMKIT_ASSERT_EQ(shmkit_mutex_unlock(&s->m), 0);
 }
 
 static void
@@ -520,7 +556,7 @@ poke_all(void *arg)
 	int rc;
 
 	alarm(10);
-	rc = shmkit_mutex_timedlock_rel(m, 50000000);
+	rc = shmkit_mutex_timedlock(m, &ms50, 0);
 	SHMKIT_ASSERT(rc < 0);
 	rc = shmkit_mutex_trylock(m);
 	SHMKIT_ASSERT(rc < 0);
@@ -580,8 +616,7 @@ test_stale_owner_word_gives_ecorrupt(void)
 	__atomic_store_n(word, (uint32_t)gone, __ATOMIC_RELAXED);
 	alarm(20);
 	SHMKIT_ASSERT_ERR(shmkit_mutex_trylock(&s->m), -EBUSY);
-	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock_rel(&s->m, 10000000),
-			  -ETIMEDOUT);
+	SHMKIT_ASSERT_ERR(shmkit_mutex_timedlock(&s->m, &ms10, 0), -ETIMEDOUT);
 	SHMKIT_ASSERT_ERR(shmkit_mutex_lock(&s->m), SHMKIT_ECORRUPT);
 #else
 	SHMKIT_SKIP("lock word layout known for glibc only");

@@ -30,15 +30,15 @@
  * spin: a wait whose condition already holds returns without a system
  * call, otherwise it sleeps in the kernel.
  *
- * Timeouts are relative by default or absolute with SHMKIT_WAIT_ABSTIME;
- * absolute deadlines are on CLOCK_MONOTONIC (immune to clock changes),
- * or on CLOCK_REALTIME with SHMKIT_WAIT_REALTIME. Waits survive signals:
- * a signal handler that runs during the wait does not end it (the wait
- * goes back to sleep until the same deadline) unless SHMKIT_WAIT_INTR
- * asks for -EINTR. SIGSTOP/SIGCONT are harmless; time spent stopped
- * counts against the timeout. A wait may also return 0 at its deadline
- * when it finds its condition true then (e.g. a setter died between
- * changing the state and waking anyone).
+ * Timeouts follow <shmkit/wait.h>: relative by default or absolute with
+ * SHMKIT_WAIT_ABSTIME; absolute deadlines are on CLOCK_MONOTONIC (immune
+ * to clock changes), or on CLOCK_REALTIME with SHMKIT_WAIT_REALTIME.
+ * Waits survive signals: a signal handler that runs during the wait does
+ * not end it (the wait goes back to sleep until the same deadline) unless
+ * SHMKIT_WAIT_INTR asks for -EINTR. SIGSTOP/SIGCONT are harmless; time
+ * spent stopped counts against the timeout. A wait may also return 0 at
+ * its deadline when it finds its condition true then (e.g. a setter died
+ * between changing the state and waking anyone).
  *
  * Process death. A setter killed at any point leaves the event usable;
  * waiters that missed its wake-up see the new state at their timeout at
@@ -64,6 +64,7 @@
 #include <time.h>
 
 #include <shmkit/common.h>
+#include <shmkit/wait.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -87,11 +88,6 @@ typedef struct shmkit_event {
 /* Modes for shmkit_event_init(). */
 #define SHMKIT_EVENT_MANUAL 0u
 #define SHMKIT_EVENT_AUTO   1u
-
-/* Flags for the timed waits of events and semaphores. */
-#define SHMKIT_WAIT_ABSTIME  0x1u /* the timeout is an absolute deadline */
-#define SHMKIT_WAIT_REALTIME 0x2u /* with ABSTIME: on CLOCK_REALTIME */
-#define SHMKIT_WAIT_INTR     0x4u /* return -EINTR when a handler runs */
 
 /*
  * shmkit_event_init - make *ev a fresh, unsignalled event with generation

@@ -43,6 +43,7 @@
 #include <time.h>
 
 #include <shmkit/common.h>
+#include <shmkit/wait.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -110,26 +111,28 @@ SHMKIT_API int shmkit_mutex_lock(shmkit_mutex_t *m);
 SHMKIT_API int shmkit_mutex_trylock(shmkit_mutex_t *m);
 
 /*
- * shmkit_mutex_timedlock - take the mutex, waiting until an absolute time
- * on CLOCK_MONOTONIC (a deadline measured with
- * clock_gettime(CLOCK_MONOTONIC), so changes to the wall clock do not
- * move it). A deadline already past still takes a free mutex.
+ * shmkit_mutex_timedlock - take the mutex, waiting at most until the
+ * timeout, which follows <shmkit/wait.h> exactly as for events and
+ * semaphores: NULL waits forever (as shmkit_mutex_lock(), including its
+ * check for a vanished holder); otherwise relative to now on
+ * CLOCK_MONOTONIC, or with SHMKIT_WAIT_ABSTIME a deadline on
+ * CLOCK_MONOTONIC, or on CLOCK_REALTIME with SHMKIT_WAIT_REALTIME too. A
+ * zero relative timeout or a deadline already past still takes a free
+ * mutex.
  *
- * Returns as shmkit_mutex_lock(), and -ETIMEDOUT if the deadline passed
- * with the mutex still held by another thread, -EINVAL if abs_timeout is
- * NULL or has tv_nsec outside [0, 1e9) or a negative tv_sec.
+ * SHMKIT_WAIT_INTR is not supported: the wait happens inside the C
+ * library, which resumes it after every signal handler, so the flag gives
+ * -EINVAL instead of being silently ignored. Use a semaphore or an event
+ * where a signal must end the wait.
+ *
+ * Returns as shmkit_mutex_lock(), and -ETIMEDOUT if the timeout expired
+ * with the mutex still held by another thread, -EINVAL if the timeout has
+ * tv_nsec outside [0, 1e9) or a negative tv_sec, or flags has
+ * SHMKIT_WAIT_INTR or an unknown bit.
  */
 SHMKIT_API int shmkit_mutex_timedlock(shmkit_mutex_t *m,
-				      const struct timespec *abs_timeout);
-
-/*
- * shmkit_mutex_timedlock_rel - take the mutex, waiting at most timeout_ns
- * nanoseconds from now (measured on CLOCK_MONOTONIC).
- *
- * Returns as shmkit_mutex_timedlock().
- */
-SHMKIT_API int shmkit_mutex_timedlock_rel(shmkit_mutex_t *m,
-					  uint64_t timeout_ns);
+				      const struct timespec *timeout,
+				      unsigned flags);
 
 /*
  * shmkit_mutex_unlock - release the mutex held by the calling thread.

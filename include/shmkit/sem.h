@@ -26,7 +26,7 @@
  * count; other sleepers then take it at their next wake-up or timeout.
  *
  * Timeouts, signals (handlers do not end a wait unless SHMKIT_WAIT_INTR),
- * SIGSTOP/SIGCONT and the clocks are as for events: see <shmkit/event.h>
+ * SIGSTOP/SIGCONT and the clocks are as for events: see <shmkit/wait.h>
  * for SHMKIT_WAIT_ABSTIME, SHMKIT_WAIT_REALTIME and SHMKIT_WAIT_INTR.
  *
  * Validation: every call checks the magic, version, value and waiter
@@ -43,7 +43,7 @@
 #include <time.h>
 
 #include <shmkit/common.h>
-#include <shmkit/event.h>
+#include <shmkit/wait.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -6,6 +6,7 @@
 #define SHMKIT_SHMKIT_H
 
 #include <shmkit/common.h>
+#include <shmkit/wait.h>
 #include <shmkit/error.h>
 #include <shmkit/addr.h>
 #include <shmkit/seg.h>

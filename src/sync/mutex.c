@@ -6,9 +6,10 @@
  * ENOTRECOVERABLE. What this file adds is what shared memory needs and
  * pthreads does not give: a header with magic, state and a layout
  * fingerprint checked before the pthread object is touched, a check of
- * the type bits glibc dispatches on, a monotonic timed lock, and an
- * untimed lock that gives up on a lock word naming a thread that does not
- * exist instead of sleeping for ever.
+ * the type bits glibc dispatches on, a timed lock that follows the
+ * <shmkit/wait.h> convention (CLOCK_MONOTONIC unless asked otherwise), and
+ * an untimed lock that gives up on a lock word naming a thread that does
+ * not exist instead of sleeping for ever.
  */
 #include <errno.h>
 #include <limits.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sync/futex.h"
 #include "sync/sync_impl.h"
 
 #define MUTEX_MAGIC   0x534b4d58u /* "SKMX" */
@@ -40,6 +42,9 @@
 	 ((uint32_t)sizeof(void *) << 8) | MUTEX_VERSION)
 
 #define NS_PER_SEC 1000000000ull
+
+/* The SHMKIT_WAIT_* flags shmkit_mutex_timedlock() honours. */
+#define MUTEX_WAIT_FLAGS (SHMKIT_WAIT_ABSTIME | SHMKIT_WAIT_REALTIME)
 
 #if defined(__SANITIZE_THREAD__)
 #define MUTEX_TSAN 1
@@ -317,10 +322,10 @@ holder_vanished(const struct mutex_impl *mi, uint32_t *last)
 	return 0;
 }
 
-/* pthread_mutex_clocklock(CLOCK_MONOTONIC), but see below. Returns a
- * positive errno like pthreads. */
+/* pthread_mutex_clocklock() on CLOCK_MONOTONIC, or CLOCK_REALTIME when
+ * `realtime`, but see below. Returns a positive errno like pthreads. */
 static int
-lock_until(struct mutex_impl *mi, const struct timespec *abs)
+lock_until(struct mutex_impl *mi, const struct timespec *abs, int realtime)
 {
 #ifdef MUTEX_TSAN
 	/*
@@ -329,24 +334,34 @@ lock_until(struct mutex_impl *mi, const struct timespec *abs)
 	 * the mutex protects. Under TSan only, wait with
 	 * pthread_mutex_timedlock on CLOCK_REALTIME for the same length.
 	 */
-	uint64_t end =
-		(uint64_t)abs->tv_sec * NS_PER_SEC + (uint64_t)abs->tv_nsec;
-	uint64_t now = shmkit__mono_ns(), rel;
+	uint64_t end, now, rel;
 	struct timespec rt;
 
+	if (realtime)
+		return pthread_mutex_timedlock(&mi->u.pm, abs);
+	/* Saturate: a far deadline must not wrap into the past. */
+	if ((uint64_t)abs->tv_sec >= (uint64_t)INT64_MAX / NS_PER_SEC)
+		end = (uint64_t)INT64_MAX;
+	else
+		end = (uint64_t)abs->tv_sec * NS_PER_SEC +
+		      (uint64_t)abs->tv_nsec;
+	now = shmkit__mono_ns();
 	if (end <= now) {
 		int rc = pthread_mutex_trylock(&mi->u.pm);
 
 		return rc == EBUSY ? ETIMEDOUT : rc;
 	}
 	rel = end - now;
+	if (rel > (uint64_t)INT64_MAX / 2)
+		rel = (uint64_t)INT64_MAX / 2;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	rel += (uint64_t)rt.tv_nsec;
 	rt.tv_sec += (time_t)(rel / NS_PER_SEC);
 	rt.tv_nsec = (long)(rel % NS_PER_SEC);
 	return pthread_mutex_timedlock(&mi->u.pm, &rt);
 #else
-	return pthread_mutex_clocklock(&mi->u.pm, CLOCK_MONOTONIC, abs);
+	return pthread_mutex_clocklock(
+		&mi->u.pm, realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, abs);
 #endif
 }
 
@@ -457,7 +472,7 @@ shmkit_mutex_lock(shmkit_mutex_t *m)
 				       (uint64_t)SHMKIT_MUTEX_CHECK_MS *
 					       1000000u,
 			       &abs);
-		rc = lock_until(mi, &abs);
+		rc = lock_until(mi, &abs, 0);
 		if (rc != ETIMEDOUT)
 			return lock_result(mi, rc);
 		if (holder_vanished(mi, &last))
@@ -469,31 +484,32 @@ shmkit_mutex_lock(shmkit_mutex_t *m)
 }
 
 int
-shmkit_mutex_timedlock(shmkit_mutex_t *m, const struct timespec *abs_timeout)
+shmkit_mutex_timedlock(shmkit_mutex_t *m, const struct timespec *timeout,
+		       unsigned flags)
 {
-	int rc;
+	/* Relative timeouts always run on CLOCK_MONOTONIC, as for events. */
+	int realtime =
+		(flags & SHMKIT_WAIT_REALTIME) && (flags & SHMKIT_WAIT_ABSTIME);
+	struct timespec deadline;
+	int forever, rc;
 
-	if (m == NULL || abs_timeout == NULL || abs_timeout->tv_sec < 0 ||
-	    abs_timeout->tv_nsec < 0 || abs_timeout->tv_nsec >= 1000000000L)
+	/* No SHMKIT_WAIT_INTR: the wait is glibc's, which restarts after
+	 * every signal handler, so we could not end it with -EINTR. Refusing
+	 * the flag beats silently ignoring it. */
+	if (m == NULL || (flags & ~MUTEX_WAIT_FLAGS) != 0)
 		return -EINVAL;
+	/* Read the clock once, before the object is checked, so a relative
+	 * timeout counts from the call. */
+	rc = shmkit__deadline(&deadline, &forever, timeout,
+			      (flags & SHMKIT_WAIT_ABSTIME) != 0, realtime);
+	if (rc < 0)
+		return rc;
+	if (forever)
+		return shmkit_mutex_lock(m);
 	rc = check(impl(m));
 	if (rc < 0)
 		return rc;
-	return lock_result(impl(m), lock_until(impl(m), abs_timeout));
-}
-
-int
-shmkit_mutex_timedlock_rel(shmkit_mutex_t *m, uint64_t timeout_ns)
-{
-	struct timespec abs;
-	uint64_t now = shmkit__mono_ns();
-
-	/* Saturate: "wait for ever" spelled as UINT64_MAX must not wrap into
-	 * the past. */
-	if (timeout_ns > (uint64_t)INT64_MAX - now)
-		timeout_ns = (uint64_t)INT64_MAX - now;
-	ns_to_timespec(now + timeout_ns, &abs);
-	return shmkit_mutex_timedlock(m, &abs);
+	return lock_result(impl(m), lock_until(impl(m), &deadline, realtime));
 }
 
 int

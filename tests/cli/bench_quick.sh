@@ -52,6 +52,18 @@ for r in doc["results"]:
         bad.append("%s %d: messages/s <= 0" % (m, r["size"]))
     if r["size"] > 0 and m not in ("floor",) and not (r["bytes_per_s"] or 0) > 0:
         bad.append("%s %d: bytes/s <= 0" % (m, r["size"]))
+# The synchronisation comparisons (mutex, event) are their own section.
+for r in doc["sync"]:
+    m = r["mechanism"]
+    if r["status"] == "failed":
+        bad.append("%s failed: %s" % (m, r["reason"]))
+        continue
+    if r["status"] != "ok":
+        continue
+    ok[m] = ok.get(m, 0) + 1
+    for k in ("shmkit_ns", "baseline_ns", "ratio"):
+        if not r[k] or r[k] <= 0:
+            bad.append("%s: %s <= 0" % (m, k))
 for m in mechs:
     if m not in ok:
         bad.append("%s: no result" % m)

@@ -32,6 +32,8 @@ enum bench_kind {
 	BENCH_TOKEN,   /* carries no payload: one row, size 0 */
 	BENCH_FLOOR,   /* one cache line: one row, size 64 */
 	BENCH_LOCAL,   /* memcpy in one process: the bandwidth ceiling */
+	BENCH_SYNC,    /* a shmkit sync object vs its plain counterpart
+			* (bench_sync.c): no per-size rows */
 };
 
 /* Sides of a pair: the parent measures, the child answers. */
@@ -187,12 +189,37 @@ void bench_measure(const struct bench_mech *m, size_t size,
 /* Fill *mc and choose the CPUs to pin to. */
 void bench_machine_probe(struct bench_machine *mc, int pin);
 
+/*
+ * bench_sync.c: the synchronisation section. Each BENCH_SYNC mechanism
+ * (arg: which) is one result: the shmkit object's median cost next to
+ * its baseline's, measured together in the same run.
+ */
+enum { BENCH_SYNC_MUTEX, BENCH_SYNC_EVENT };
+
+struct bench_sync_result {
+	const struct bench_mech *mech;
+	enum bench_status status;
+	char why[200];         /* n/a or failure reason */
+	const char *base;      /* the baseline's name */
+	double ns;             /* shmkit: median ns per op or round trip */
+	double base_ns;        /* the baseline's, measured alongside */
+	double ratio;          /* ns / base_ns; 0 when not measured */
+	unsigned long samples; /* batches or round trips per side */
+};
+
+/* Measure one BENCH_SYNC mechanism into *r (never fails: a failure is
+ * r->status BENCH_FAILED, a missing facility BENCH_NA, with r->why). */
+void bench_sync_measure(const struct bench_mech *m,
+			const struct bench_opts *o,
+			const struct bench_machine *mc,
+			struct bench_sync_result *r);
+
 /* bench_output.c. */
 enum bench_format { BENCH_TABLE, BENCH_JSON, BENCH_CSV };
 
 int bench_print(FILE *f, enum bench_format fmt, const struct bench_opts *o,
 		const struct bench_machine *mc, const struct bench_result *r,
-		size_t n);
+		size_t n, const struct bench_sync_result *sr, size_t ns);
 /* Check that gnuplot can be run (before a long run): 0 or -ENOENT. */
 int bench_plot_check(void);
 /* Write the plot; 0 or a negative errno, with a message printed. */

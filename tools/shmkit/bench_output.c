@@ -92,10 +92,54 @@ settings_line(FILE *f, const char *lead, const struct bench_opts *o)
 		lead, o->iterations, o->warmup, o->duration, o->duration);
 }
 
+/* What each synchronisation result measures, for the table and JSON. */
+static const char *
+sync_metric(const struct bench_sync_result *r)
+{
+	return r->mech->arg == BENCH_SYNC_MUTEX ? "ns_per_lock_unlock"
+						: "round_trip_p50_ns";
+}
+
+static const char *
+sync_status(enum bench_status st)
+{
+	return st == BENCH_OK ? "ok" : st == BENCH_NA ? "n/a" : "failed";
+}
+
+/* The synchronisation section under the table: one line per object. */
+static void
+print_sync_table(FILE *f, const struct bench_sync_result *r, size_t n)
+{
+	char a[16], b[16], t[16];
+	size_t i;
+
+	if (n == 0)
+		return;
+	fprintf(f, "\n# synchronisation, measured in this run: mutex = "
+		"uncontended lock+unlock,\n# event = wake-up round trip "
+		"between the two processes (p50); RATIO = SHMKIT / BASELINE\n");
+	fprintf(f, "%-15s %-14s %8s %8s %7s %8s\n", "SYNC", "BASELINE",
+		"SHMKIT", "BASE", "RATIO", "SAMPLES");
+	for (i = 0; i < n; i++) {
+		if (r[i].status != BENCH_OK) {
+			fprintf(f, "%-15s %-14s %8s  %s\n", r[i].mech->name,
+				r[i].base,
+				r[i].status == BENCH_NA ? "n/a" : "FAILED",
+				r[i].why);
+			continue;
+		}
+		fmt_ns(a, sizeof(a), r[i].ns);
+		fmt_ns(b, sizeof(b), r[i].base_ns);
+		fmt_ratio(t, sizeof(t), r[i].ratio);
+		fprintf(f, "%-15s %-14s %8s %8s %7s %8lu\n", r[i].mech->name,
+			r[i].base, a, b, t, r[i].samples);
+	}
+}
+
 static void
 print_table(FILE *f, const struct bench_opts *o,
 	    const struct bench_machine *mc, const struct bench_result *r,
-	    size_t n)
+	    size_t n, const struct bench_sync_result *sr, size_t ns)
 {
 	char sz[16], l[BENCH_NLAT][16], mr[16], br[16], a[16], b[16], t[16];
 	size_t i;
@@ -132,6 +176,7 @@ print_table(FILE *f, const struct bench_opts *o,
 			r[i].mech->name, sz, l[0], l[1], l[2], l[3], l[4], mr,
 			br, a, b, t);
 	}
+	print_sync_table(f, sr, ns);
 }
 
 static void
@@ -164,7 +209,7 @@ json_num(FILE *f, double v, int present)
 static void
 print_json(FILE *f, const struct bench_opts *o,
 	   const struct bench_machine *mc, const struct bench_result *r,
-	   size_t n)
+	   size_t n, const struct bench_sync_result *sr, size_t ns)
 {
 	size_t i;
 	int k, ok;
@@ -221,7 +266,30 @@ print_json(FILE *f, const struct bench_opts *o,
 			json_str(f, r[i].why);
 		fprintf(f, "}");
 	}
-	fprintf(f, "\n  ]\n}\n");
+	fprintf(f, "\n  ],\n  \"sync\": [");
+	for (i = 0; i < ns; i++) {
+		ok = sr[i].status == BENCH_OK;
+		fprintf(f, "%s\n    {\"mechanism\": ", i > 0 ? "," : "");
+		json_str(f, sr[i].mech->name);
+		fprintf(f, ", \"status\": \"%s\", \"metric\": \"%s\",\n",
+			sync_status(sr[i].status), sync_metric(&sr[i]));
+		fprintf(f, "     \"shmkit_ns\": ");
+		json_num(f, sr[i].ns, ok);
+		fprintf(f, ", \"baseline\": ");
+		json_str(f, sr[i].base);
+		fprintf(f, ", \"baseline_ns\": ");
+		json_num(f, sr[i].base_ns, ok);
+		fprintf(f, ", \"ratio\": ");
+		json_num(f, sr[i].ratio, ok && sr[i].ratio > 0);
+		fprintf(f, ", \"samples\": %lu,\n     \"reason\": ",
+			sr[i].samples);
+		if (ok)
+			fprintf(f, "null");
+		else
+			json_str(f, sr[i].why);
+		fprintf(f, "}");
+	}
+	fprintf(f, "%s]\n}\n", ns > 0 ? "\n  " : "");
 }
 
 /* ",value" with digits significant digits (0: an integer), or "," when
@@ -236,10 +304,56 @@ csv_num(FILE *f, double v, int present, int digits)
 		fprintf(f, "%.*g", digits, v);
 }
 
+/* A quoted CSV field ("" stands for "). */
+static void
+csv_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/*
+ * The synchronisation results as a second CSV table after the first: a
+ * blank line, a "# sync" comment, its own header. Its columns differ
+ * (one number per side, not percentiles), and forcing them into the
+ * first table would give most fields no meaning.
+ */
+static void
+print_sync_csv(FILE *f, const struct bench_sync_result *r, size_t n)
+{
+	size_t i;
+	int ok;
+
+	if (n == 0)
+		return;
+	fprintf(f, "\n# sync: shmkit object vs baseline, measured in this "
+		"run\nsync,status,metric,shmkit_ns,baseline,baseline_ns,"
+		"ratio,samples,reason\n");
+	for (i = 0; i < n; i++) {
+		ok = r[i].status == BENCH_OK;
+		fprintf(f, "%s,%s,%s", r[i].mech->name,
+			sync_status(r[i].status), sync_metric(&r[i]));
+		csv_num(f, r[i].ns, ok, 6);
+		fprintf(f, ",%s", r[i].base);
+		csv_num(f, r[i].base_ns, ok, 6);
+		csv_num(f, r[i].ratio, ok && r[i].ratio > 0, 4);
+		csv_num(f, (double)r[i].samples, ok, 0);
+		fputc(',', f);
+		if (!ok)
+			csv_str(f, r[i].why);
+		fputc('\n', f);
+	}
+}
+
 static void
 print_csv(FILE *f, const struct bench_opts *o,
 	  const struct bench_machine *mc, const struct bench_result *r,
-	  size_t n)
+	  size_t n, const struct bench_sync_result *sr, size_t ns)
 {
 	const char *s;
 	size_t i;
@@ -276,22 +390,23 @@ print_csv(FILE *f, const struct bench_opts *o,
 		}
 		fputc('\n', f);
 	}
+	print_sync_csv(f, sr, ns);
 }
 
 int
 bench_print(FILE *f, enum bench_format fmt, const struct bench_opts *o,
 	    const struct bench_machine *mc, const struct bench_result *r,
-	    size_t n)
+	    size_t n, const struct bench_sync_result *sr, size_t ns)
 {
 	switch (fmt) {
 	case BENCH_TABLE:
-		print_table(f, o, mc, r, n);
+		print_table(f, o, mc, r, n, sr, ns);
 		break;
 	case BENCH_JSON:
-		print_json(f, o, mc, r, n);
+		print_json(f, o, mc, r, n, sr, ns);
 		break;
 	case BENCH_CSV:
-		print_csv(f, o, mc, r, n);
+		print_csv(f, o, mc, r, n, sr, ns);
 		break;
 	}
 	return ferror(f) ? -EIO : 0;

@@ -273,6 +273,7 @@ carry(const struct bench_mech *m, size_t size)
 		return FLOOR_CARRY;
 	case BENCH_PAYLOAD:
 	case BENCH_LOCAL:
+	case BENCH_SYNC:
 		break;
 	}
 	return size;

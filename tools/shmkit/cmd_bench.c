@@ -6,7 +6,8 @@
  * their "chan-*" rows here), parses the options, runs every selected
  * mechanism at every selected size through bench_measure(), derives the
  * ratios to the baselines measured in the same run (the cache-line floor,
- * memcpy and a pipe), and hands the results to bench_output.c.
+ * memcpy and a pipe), runs the selected synchronisation comparisons
+ * (bench_sync.c) and hands the results to bench_output.c.
  */
 #include "bench.h"
 #include "cli.h"
@@ -59,6 +60,10 @@ const struct bench_mech bench_mechs[] = {
 	{ "shm-futex", "shmkit POSIX segment, ring buffers, futex wake-ups "
 		       "(blocking)", BENCH_PAYLOAD, &bench_shm_ops,
 	  SHMKIT_BACKEND_POSIX | SHM_FUTEX },
+	{ "mutex", "shmkit mutex, uncontended lock+unlock, vs a private "
+		   "pthread mutex", BENCH_SYNC, NULL, BENCH_SYNC_MUTEX },
+	{ "event", "shmkit event wake-up round trip between processes, vs "
+		   "a pipe", BENCH_SYNC, NULL, BENCH_SYNC_EVENT },
 };
 
 const size_t bench_nmechs = sizeof(bench_mechs) / sizeof(bench_mechs[0]);
@@ -300,9 +305,11 @@ progress(int mode, size_t done, size_t total, const struct bench_mech *m,
 		return;
 	}
 	bench_fmt_size(sz, sizeof(sz), size);
-	fprintf(stderr, "%s%s %s: [%zu/%zu] %s, %s bytes%s",
+	fprintf(stderr, "%s%s %s: [%zu/%zu] %s%s%s%s%s",
 		mode == 1 ? "\r\033[K" : "", CLI_PROGRAM, BENCH_CMD, done + 1,
-		total, m->name, sz, mode == 1 ? "" : "\n");
+		total, m->name, m->kind == BENCH_SYNC ? "" : ", ",
+		m->kind == BENCH_SYNC ? "" : sz,
+		m->kind == BENCH_SYNC ? "" : " bytes", mode == 1 ? "" : "\n");
 	fflush(stderr);
 }
 
@@ -315,6 +322,9 @@ rows_of(const struct bench_mech *m, const struct bench_opts *o,
 	size_t n = 0, fixed = 0;
 	int i, has_fixed = 0;
 
+	/* Measured apart, as one result each (bench_sync.c). */
+	if (m->kind == BENCH_SYNC)
+		return 0;
 	if (m->kind == BENCH_FLOOR || m->kind == BENCH_TOKEN) {
 		fixed = m->kind == BENCH_FLOOR ? 64 : 0;
 		has_fixed = 1;
@@ -362,9 +372,12 @@ cmd_bench(int argc, char **argv)
 	struct bench_opts o;
 	struct bench_machine mc;
 	struct bench_result *res = NULL;
+	struct bench_sync_result sres[sizeof(bench_mechs) /
+				     sizeof(bench_mechs[0])];
 	enum bench_format fmt = BENCH_TABLE;
 	unsigned char sel[sizeof(bench_mechs) / sizeof(bench_mechs[0])];
-	size_t sizes[40], nres = 0, total = 0, done = 0, i, j, k, n;
+	size_t sizes[40], nres = 0, nsres = 0, total = 0, done = 0, i, j, k,
+	       n;
 	const char *plot = NULL;
 	long iters = -1, warm = -1, v;
 	double duration = -1;
@@ -466,9 +479,12 @@ cmd_bench(int argc, char **argv)
 	o.duration = duration > 0 ? duration : quick ? 0.03 : 0.2;
 	pmode = isatty(STDERR_FILENO) ? 1 : o.progress ? 2 : 0;
 
-	for (i = 0; i < bench_nmechs; i++)
+	for (i = 0; i < bench_nmechs; i++) {
 		if (sel[i] || is_baseline(&bench_mechs[i]))
 			total += rows_of(&bench_mechs[i], &o, sizes);
+		if (sel[i] && bench_mechs[i].kind == BENCH_SYNC)
+			total++;
+	}
 	res = calloc(total, sizeof(*res));
 	if (res == NULL) {
 		cli_error(BENCH_CMD, NULL, -ENOMEM);
@@ -494,6 +510,14 @@ cmd_bench(int argc, char **argv)
 			bench_measure(m, sizes[j], &o, &mc, &res[k]);
 		}
 	}
+	for (i = 0; i < bench_nmechs && !bench_interrupted(); i++) {
+		const struct bench_mech *m = &bench_mechs[i];
+
+		if (!sel[i] || m->kind != BENCH_SYNC)
+			continue;
+		progress(pmode, done++, total, m, 0);
+		bench_sync_measure(m, &o, &mc, &sres[nsres++]);
+	}
 	progress(pmode, 0, 0, NULL, 0);
 	bench_signals_fini();
 	sig = bench_interrupted();
@@ -518,7 +542,14 @@ cmd_bench(int argc, char **argv)
 			   sz, res[i].why);
 		status = CLI_EXIT_FAIL;
 	}
-	bench_print(stdout, fmt, &o, &mc, res, nres);
+	for (i = 0; i < nsres; i++) {
+		if (sres[i].status != BENCH_FAILED)
+			continue;
+		cli_errorf(BENCH_CMD, "%s: %s", sres[i].mech->name,
+			   sres[i].why);
+		status = CLI_EXIT_FAIL;
+	}
+	bench_print(stdout, fmt, &o, &mc, res, nres, sres, nsres);
 	if (plot != NULL && bench_plot(plot, &o, &mc, res, nres) < 0)
 		status = CLI_EXIT_FAIL;
 	free(res);

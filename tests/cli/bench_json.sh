@@ -5,6 +5,8 @@
 set -eu
 cli=${SHMKIT_CLI:?}
 tmp=$(mktemp -d)
+# Temporary files of this run (gnuplot data, file segments) stay here.
+export TMPDIR="$tmp"
 trap 'rm -rf "$tmp"' EXIT
 
 # What shmkit bench may create, by name: its System V keys (0x5b......),

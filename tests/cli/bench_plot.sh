@@ -5,6 +5,8 @@ set -eu
 cli=${SHMKIT_CLI:?}
 command -v gnuplot >/dev/null || { echo "gnuplot not installed: skip"; exit 77; }
 tmp=$(mktemp -d)
+# Temporary files of this run (gnuplot data, file segments) stay here.
+export TMPDIR="$tmp"
 trap 'rm -rf "$tmp"' EXIT
 args=(--only shm-memfd,unix-stream --sizes 64,4K,64K --iterations 50
 	--warmup 5 --duration 5ms)

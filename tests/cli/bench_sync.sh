@@ -6,6 +6,8 @@
 set -eu
 cli=${SHMKIT_CLI:?}
 tmp=$(mktemp -d)
+# Temporary files of this run (gnuplot data, file segments) stay here.
+export TMPDIR="$tmp"
 trap 'rm -rf "$tmp"' EXIT
 opts=(--only mutex,event --sizes 64 --iterations 200 --warmup 10
 	--duration 10ms)

@@ -4,6 +4,8 @@
 set -u
 cli=${SHMKIT_CLI:?}
 tmp=$(mktemp -d)
+# Temporary files of this run (gnuplot data, file segments) stay here.
+export TMPDIR="$tmp"
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 

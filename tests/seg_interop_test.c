@@ -19,57 +19,8 @@
 
 #include <shmkit/seg.h>
 
+#include "seg_util.h"
 #include "shmkit_test.h"
-
-#define NAMELEN 4200
-
-static void
-mkname(char *buf, const char *backend)
-{
-	snprintf(buf, NAMELEN, "%s", shmkit_test_name(backend));
-}
-
-static void
-fill(void *p, size_t n, unsigned seed)
-{
-	unsigned char *c = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		c[i] = (unsigned char)(seed + i * 31u);
-}
-
-static long
-check(const void *p, size_t n, unsigned seed)
-{
-	const unsigned char *c = p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (c[i] != (unsigned char)(seed + i * 31u))
-			return (long)i;
-	}
-	return -1;
-}
-
-static shmkit_seg_t *
-make(const char *addr, size_t size)
-{
-	shmkit_seg_opts_t o = { .size = size };
-	shmkit_seg_t *s = NULL;
-
-	SHMKIT_ASSERT_OK(shmkit_seg_create(&s, addr, &o));
-	return s;
-}
-
-static void *
-map(shmkit_seg_t *s, unsigned flags)
-{
-	void *p = NULL;
-
-	SHMKIT_ASSERT_OK(shmkit_seg_attach(s, &p, flags, NULL));
-	return p;
-}
 
 /* The raw helper, built next to this test (tests/raw_segio). */
 static const char *
@@ -128,13 +79,13 @@ raw_writes_shmkit_reads(const char *b)
 	shmkit_seg_t *s = NULL;
 	void *p;
 
-	mkname(addr, b);
+	seg_name(addr, b);
 	raw_name(name, addr);
 	SHMKIT_ASSERT_CHILD_OK(run_raw("write", b, name, RAW_SIZE, 41));
 	SHMKIT_ASSERT_OK(shmkit_seg_open(&s, addr, &o));
 	SHMKIT_ASSERT_EQ(shmkit_seg_size(s), RAW_SIZE);
-	p = map(s, SHMKIT_ATTACH_RDONLY);
-	SHMKIT_ASSERT_EQ(check(p, RAW_SIZE, 41), -1);
+	p = seg_map(s, SHMKIT_ATTACH_RDONLY);
+	SHMKIT_ASSERT_EQ(pattern_check(p, RAW_SIZE, 41), -1);
 	SHMKIT_ASSERT_OK(shmkit_seg_stat(s, &st));
 	SHMKIT_ASSERT_STREQ(st.address, addr);
 	SHMKIT_ASSERT_EQ(st.mode, 0600);
@@ -151,18 +102,18 @@ shmkit_writes_raw_reads(const char *b)
 	shmkit_seg_t *s;
 	void *p;
 
-	mkname(addr, b);
+	seg_name(addr, b);
 	raw_name(name, addr);
-	s = make(addr, RAW_SIZE);
-	p = map(s, 0);
-	fill(p, RAW_SIZE, 43);
+	s = seg_make(addr, RAW_SIZE);
+	p = seg_map(s, 0);
+	pattern_fill(p, RAW_SIZE, 43);
 	SHMKIT_ASSERT_OK(shmkit_seg_sync(s, 0, 0, 0));
 	SHMKIT_ASSERT_CHILD_OK(run_raw("check", b, name, RAW_SIZE, 43));
 	/* The checker does check: another seed's pattern is refused. */
 	SHMKIT_ASSERT_CHILD_EXIT(run_raw("check", b, name, RAW_SIZE, 44), 1);
 	/* And the raw program cannot create over shmkit's segment. */
 	SHMKIT_ASSERT_CHILD_EXIT(run_raw("write", b, name, RAW_SIZE, 45), 3);
-	SHMKIT_ASSERT_EQ(check(p, RAW_SIZE, 43), -1);
+	SHMKIT_ASSERT_EQ(pattern_check(p, RAW_SIZE, 43), -1);
 	SHMKIT_ASSERT_OK(shmkit_seg_unlink(s));
 	SHMKIT_ASSERT_OK(shmkit_seg_close(s));
 }
@@ -217,10 +168,10 @@ test_ipcs_shows_sysv_segment(void)
 	shmkit_addr_t a;
 	shmkit_seg_t *s;
 
-	mkname(addr, "sysv");
+	seg_name(addr, "sysv");
 	SHMKIT_ASSERT_OK(shmkit_addr_parse(&a, addr));
-	s = make(addr, 4096);
-	map(s, 0);
+	s = seg_make(addr, 4096);
+	seg_map(s, 0);
 	SHMKIT_ASSERT_OK(shmkit_seg_stat(s, &st));
 	SHMKIT_ASSERT(ipcs_find(st.shmid, &row));
 	SHMKIT_ASSERT_EQ(row.key, (unsigned)a.key);
@@ -240,8 +191,8 @@ test_ipcrm_removes_sysv_segment(void)
 	shmkit_seg_t *s, *t = NULL;
 	char *argv[] = { (char *)"ipcrm", (char *)"-m", id, NULL };
 
-	mkname(addr, "sysv");
-	s = make(addr, 4096);
+	seg_name(addr, "sysv");
+	s = seg_make(addr, 4096);
 	SHMKIT_ASSERT_OK(shmkit_seg_stat(s, &st));
 	SHMKIT_ASSERT_OK(shmkit_seg_close(s));
 	snprintf(id, sizeof(id), "%d", st.shmid);
@@ -259,15 +210,15 @@ test_sysv_id_address_opens_same_segment(void)
 	shmkit_seg_t *s, *t = NULL;
 	char *p, *q;
 
-	mkname(addr, "sysv");
-	s = make(addr, 4096);
-	p = map(s, 0);
+	seg_name(addr, "sysv");
+	s = seg_make(addr, 4096);
+	p = seg_map(s, 0);
 	strcpy(p, "by id");
 	SHMKIT_ASSERT_OK(shmkit_seg_stat(s, &st));
 	snprintf(byid, sizeof(byid), "sysv-id:%d", st.shmid);
 	SHMKIT_ASSERT_OK(shmkit_seg_open(&t, byid, NULL));
 	SHMKIT_ASSERT_EQ(shmkit_seg_size(t), 4096);
-	q = map(t, SHMKIT_ATTACH_RDONLY);
+	q = seg_map(t, SHMKIT_ATTACH_RDONLY);
 	SHMKIT_ASSERT_STREQ(q, "by id");
 	SHMKIT_ASSERT_OK(shmkit_seg_close(t));
 	/* Removal by id address works too. */
@@ -321,7 +272,7 @@ dest_child(void *arg)
 	char c;
 
 	SHMKIT_ASSERT_EQ(read(d->go, &c, 1), 1);
-	SHMKIT_ASSERT_EQ(check(d->p, 100, 31), -1);
+	SHMKIT_ASSERT_EQ(pattern_check(d->p, 100, 31), -1);
 	SHMKIT_ASSERT_STREQ((char *)d->p + 100, "after unlink");
 	strcpy((char *)d->p + 200, "child saw it");
 }
@@ -338,10 +289,10 @@ test_sysv_destroy_while_attached(void)
 	int go[2], id;
 	pid_t pid;
 
-	mkname(addr, "sysv");
-	s = make(addr, 8192);
-	d.p = map(s, 0);
-	fill(d.p, 8192, 31);
+	seg_name(addr, "sysv");
+	s = seg_make(addr, 8192);
+	d.p = seg_map(s, 0);
+	pattern_fill(d.p, 8192, 31);
 	SHMKIT_ASSERT_OK(pipe(go));
 	d.go = go[0];
 	pid = shmkit_test_fork(dest_child, &d);
@@ -358,7 +309,7 @@ test_sysv_destroy_while_attached(void)
 	SHMKIT_ASSERT(strstr(row.status, "dest") != NULL);
 
 	/* Still ours to use. */
-	SHMKIT_ASSERT_EQ(check(d.p, 8192, 31), -1);
+	SHMKIT_ASSERT_EQ(pattern_check(d.p, 8192, 31), -1);
 	strcpy((char *)d.p + 100, "after unlink");
 	SHMKIT_ASSERT_EQ(write(go[1], "g", 1), 1);
 	SHMKIT_ASSERT_CHILD_OK(pid);

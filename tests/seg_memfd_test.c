@@ -15,87 +15,8 @@
 
 #include <shmkit/seg.h>
 
+#include "seg_util.h"
 #include "shmkit_test.h"
-
-#define NAMELEN 4200
-
-static void
-mkname(char *buf, const char *backend)
-{
-	snprintf(buf, NAMELEN, "%s", shmkit_test_name(backend));
-}
-
-/* A recognisable byte pattern: a reader can tell it from zeroes and from
- * another seed's pattern. */
-static void
-fill(void *p, size_t n, unsigned seed)
-{
-	unsigned char *c = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		c[i] = (unsigned char)(seed + i * 31u);
-}
-
-/* Index of the first byte that differs from fill()'s pattern, or -1. */
-static long
-check(const void *p, size_t n, unsigned seed)
-{
-	const unsigned char *c = p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (c[i] != (unsigned char)(seed + i * 31u))
-			return (long)i;
-	}
-	return -1;
-}
-
-static int
-all_zero(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (c[i] != 0)
-			return 0;
-	}
-	return 1;
-}
-
-static shmkit_seg_t *
-make(const char *addr, size_t size)
-{
-	shmkit_seg_opts_t o = { .size = size };
-	shmkit_seg_t *s = NULL;
-	int rc = shmkit_seg_create(&s, addr, &o);
-
-	/* A build without memfd support is legitimate; memfd_available
-	 * fails if the kernel has memfd and the build lacks it. */
-	if (rc == -ENOTSUP && strncmp(addr, "memfd:", 6) == 0)
-		SHMKIT_SKIP("memfd not built in");
-	SHMKIT_ASSERT_OK(rc);
-	SHMKIT_ASSERT(s != NULL);
-	return s;
-}
-
-static void *
-map(shmkit_seg_t *s, unsigned flags)
-{
-	void *p = NULL;
-
-	SHMKIT_ASSERT_OK(shmkit_seg_attach(s, &p, flags, NULL));
-	SHMKIT_ASSERT(p != NULL);
-	return p;
-}
-
-static void
-destroy(shmkit_seg_t *s)
-{
-	SHMKIT_ASSERT_OK(shmkit_seg_unlink(s));
-	SHMKIT_ASSERT_OK(shmkit_seg_close(s));
-}
 
 static size_t
 page(void)
@@ -116,7 +37,7 @@ test_memfd_available(void)
 	if (fd < 0)
 		SHMKIT_SKIP("no memfd_create: %s", strerror(errno));
 	close(fd);
-	mkname(addr, "memfd");
+	seg_name(addr, "memfd");
 	SHMKIT_ASSERT_OK(shmkit_seg_create(&s, addr, &o));
 	SHMKIT_ASSERT_OK(shmkit_seg_close(s));
 }
@@ -130,14 +51,14 @@ test_memfd_has_no_name(void)
 	shmkit_seg_stat_t st;
 	char *pa, *pb;
 
-	mkname(addr, "memfd");
+	seg_name(addr, "memfd");
 	/* The name is a label: two creates make two segments. */
-	a = make(addr, 4096);
-	b = make(addr, 4096);
-	pa = map(a, 0);
-	pb = map(b, 0);
+	a = seg_make(addr, 4096);
+	b = seg_make(addr, 4096);
+	pa = seg_map(a, 0);
+	pb = seg_map(b, 0);
 	strcpy(pa, "a");
-	SHMKIT_ASSERT(all_zero(pb, 4096));
+	SHMKIT_ASSERT(bytes_all_zero(pb, 4096));
 	SHMKIT_ASSERT_ERR(shmkit_seg_open(&c, addr, &o), -ENOTSUP);
 	SHMKIT_ASSERT_ERR(shmkit_seg_stat_address(addr, &st), -ENOTSUP);
 	SHMKIT_ASSERT_ERR(shmkit_seg_unlink_address(addr), -ENOTSUP);
@@ -160,8 +81,8 @@ test_memfd_seals(void)
 	shmkit_seg_t *s, *other;
 	size_t pg = page();
 
-	mkname(addr, "memfd");
-	s = make(addr, 4 * pg);
+	seg_name(addr, "memfd");
+	s = seg_make(addr, 4 * pg);
 	SHMKIT_ASSERT_EQ(shmkit_seg_seals(s), 0);
 	SHMKIT_ASSERT_OK(shmkit_seg_seal(s, SHMKIT_SEAL_SHRINK));
 	SHMKIT_ASSERT_EQ(shmkit_seg_seals(s), SHMKIT_SEAL_SHRINK);
@@ -192,16 +113,16 @@ test_memfd_seal_write_blocks_writers(void)
 	shmkit_seg_t *s;
 	void *p = NULL;
 
-	mkname(addr, "memfd");
-	s = make(addr, 4096);
-	map(s, 0);
+	seg_name(addr, "memfd");
+	s = seg_make(addr, 4096);
+	seg_map(s, 0);
 	/* A writable mapping exists: the kernel refuses the write seal. */
 	SHMKIT_ASSERT_ERR(shmkit_seg_seal(s, SHMKIT_SEAL_WRITE), -EBUSY);
 	SHMKIT_ASSERT_OK(shmkit_seg_detach(s));
 	SHMKIT_ASSERT_OK(shmkit_seg_seal(s, SHMKIT_SEAL_WRITE));
 	SHMKIT_ASSERT_ERR(shmkit_seg_attach(s, &p, 0, NULL), -EPERM);
 	SHMKIT_ASSERT_OK(shmkit_seg_attach(s, &p, SHMKIT_ATTACH_RDONLY, NULL));
-	SHMKIT_ASSERT(all_zero(p, 4096));
+	SHMKIT_ASSERT(bytes_all_zero(p, 4096));
 	SHMKIT_ASSERT_OK(shmkit_seg_close(s));
 }
 
@@ -218,8 +139,8 @@ memfd_receiver(void *arg)
 	SHMKIT_ASSERT_EQ(shmkit_seg_size(s), 3 * page());
 	SHMKIT_ASSERT_OK(shmkit_seg_stat(s, &st));
 	SHMKIT_ASSERT(strncmp(st.address, "memfd:sk-test-", 14) == 0);
-	p = map(s, 0);
-	SHMKIT_ASSERT_EQ(check(p, 3 * page(), 21), -1);
+	p = seg_map(s, 0);
+	SHMKIT_ASSERT_EQ(pattern_check(p, 3 * page(), 21), -1);
 	strcpy(p + page(), "written by the child");
 	SHMKIT_ASSERT_OK(shmkit_seg_close(s));
 	SHMKIT_ASSERT_EQ(write(sock, &done, 1), 1);
@@ -240,10 +161,10 @@ test_memfd_send_recv_child_writes(void)
 	 * through the fd it receives. */
 	pid = shmkit_test_fork(memfd_receiver, &sv[1]);
 	close(sv[1]);
-	mkname(addr, "memfd");
-	s = make(addr, 3 * page());
-	p = map(s, 0);
-	fill(p, 3 * page(), 21);
+	seg_name(addr, "memfd");
+	s = seg_make(addr, 3 * page());
+	p = seg_map(s, 0);
+	pattern_fill(p, 3 * page(), 21);
 	SHMKIT_ASSERT_OK(shmkit_seg_send(sv[0], s));
 	SHMKIT_ASSERT_EQ(read(sv[0], &done, 1), 1);
 	SHMKIT_ASSERT_EQ(done, 'd');
@@ -263,19 +184,19 @@ test_posix_send_recv(void)
 
 	SHMKIT_ASSERT_OK(
 		socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-	mkname(addr, "posix");
-	s = make(addr, 4096);
-	p = map(s, 0);
+	seg_name(addr, "posix");
+	s = seg_make(addr, 4096);
+	p = seg_map(s, 0);
 	strcpy(p, "posix over a socket");
 	SHMKIT_ASSERT_OK(shmkit_seg_send(sv[0], s));
 	SHMKIT_ASSERT_OK(shmkit_seg_recv(&r, sv[1], NULL));
 	SHMKIT_ASSERT_EQ(shmkit_seg_backend(r), SHMKIT_BACKEND_POSIX);
-	q = map(r, 0);
+	q = seg_map(r, 0);
 	SHMKIT_ASSERT_STREQ(q, "posix over a socket");
 	SHMKIT_ASSERT_OK(shmkit_seg_close(r));
 	close(sv[0]);
 	close(sv[1]);
-	destroy(s);
+	seg_destroy(s);
 }
 
 SHMKIT_TESTS = {

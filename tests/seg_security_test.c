@@ -27,16 +27,10 @@
 #include <shmkit/seg.h>
 
 #include "common/internal.h"
+#include "seg_util.h"
 #include "shmkit_test.h"
 
-#define NAMELEN 4200
 #define NOBODY 65534
-
-static void
-mkname(char *buf, const char *backend)
-{
-	snprintf(buf, NAMELEN, "%s", shmkit_test_name(backend));
-}
 
 static shmkit_seg_t *
 make_mode(const char *addr, size_t size, mode_t mode)
@@ -55,13 +49,6 @@ static shmkit_seg_t *
 make(const char *addr, size_t size)
 {
 	return make_mode(addr, size, 0);
-}
-
-static void
-destroy(shmkit_seg_t *s)
-{
-	SHMKIT_ASSERT_OK(shmkit_seg_unlink(s));
-	SHMKIT_ASSERT_OK(shmkit_seg_close(s));
 }
 
 /* The permission bits as the kernel has them, asked without shmkit. */
@@ -130,13 +117,13 @@ default_mode_umask0(const char *b)
 	shmkit_seg_stat_t st;
 	shmkit_seg_t *s;
 
-	mkname(addr, b);
+	seg_name(addr, b);
 	umask(0);
 	s = make(addr, 4096);
 	SHMKIT_ASSERT_EQ(kernel_mode(s, addr), 0600);
 	SHMKIT_ASSERT_OK(shmkit_seg_stat(s, &st));
 	SHMKIT_ASSERT_EQ(st.mode, 0600);
-	destroy(s);
+	seg_destroy(s);
 }
 
 static void
@@ -146,13 +133,13 @@ mode_0666_umask077(const char *b)
 	shmkit_seg_stat_t st;
 	shmkit_seg_t *s;
 
-	mkname(addr, b);
+	seg_name(addr, b);
 	umask(077);
 	s = make_mode(addr, 4096, 0666);
 	SHMKIT_ASSERT_EQ(kernel_mode(s, addr), 0666);
 	SHMKIT_ASSERT_OK(shmkit_seg_stat(s, &st));
 	SHMKIT_ASSERT_EQ(st.mode, 0666);
-	destroy(s);
+	seg_destroy(s);
 }
 
 struct denied_arg {
@@ -214,15 +201,15 @@ other_user_denied(const char *b)
 		SHMKIT_SKIP("needs root to switch to uid %d", NOBODY);
 	/* Let nobody reach files in the case's directory, not list it. */
 	SHMKIT_ASSERT_OK(chmod(shmkit_test_tmpdir(), 0711));
-	mkname(secret, b);
-	mkname(shared, b);
+	seg_name(secret, b);
+	seg_name(shared, b);
 	s1 = make(secret, 4096);
 	s2 = make_mode(shared, 4096, 0644);
 	SHMKIT_ASSERT_OK(shmkit_seg_attach(s2, &p, 0, NULL));
 	strcpy(p, "readable");
 	SHMKIT_ASSERT_CHILD_OK(shmkit_test_fork(nobody_opens, &d));
-	destroy(s1);
-	destroy(s2);
+	seg_destroy(s1);
+	seg_destroy(s2);
 }
 
 /* ---- ENOSPC ----------------------------------------------------------- */
@@ -273,7 +260,7 @@ enospc_child(void *arg)
 
 	if (strcmp(b, "posix") == 0) {
 		snprintf(dir, sizeof(dir), "/dev/shm");
-		mkname(addr, "posix");
+		seg_name(addr, "posix");
 	} else {
 		snprintf(dir, sizeof(dir), "%s/small", shmkit_test_tmpdir());
 		SHMKIT_ASSERT_OK(mkdir(dir, 0700));
@@ -293,7 +280,7 @@ enospc_child(void *arg)
 	s = make(addr, 512 << 10);
 	SHMKIT_ASSERT_ERR(shmkit_seg_resize(s, 2 << 20), -ENOSPC);
 	SHMKIT_ASSERT_EQ(shmkit_seg_size(s), 512 << 10);
-	destroy(s);
+	seg_destroy(s);
 	SHMKIT_ASSERT(dir_is_empty(dir));
 }
 
@@ -345,7 +332,7 @@ enospc_injected(const char *b)
 	int fds = count_fds();
 	int named = strcmp(b, "memfd") != 0;
 
-	mkname(addr, b);
+	seg_name(addr, b);
 	shmkit__sys.posix_fallocate = fallocate_enospc;
 	SHMKIT_ASSERT_ERR(shmkit_seg_create(&s, addr, &o), -ENOSPC);
 	SHMKIT_ASSERT_ERR(shmkit_seg_open_or_create(&s, addr, &o), -ENOSPC);
@@ -378,7 +365,7 @@ enospc_injected(const char *b)
 	SHMKIT_ASSERT_EQ(shmkit_seg_size(s), 8192);
 	SHMKIT_ASSERT_OK(shmkit_seg_stat(s, &st));
 	SHMKIT_ASSERT_EQ(st.size, 8192);
-	destroy(s);
+	seg_destroy(s);
 	SHMKIT_ASSERT_EQ(count_fds(), fds);
 }
 
@@ -399,7 +386,7 @@ test_bad_input_create(void)
 		shmkit_seg_opts_t bad;
 		int rc;
 
-		mkname(addr, backends[i]);
+		seg_name(addr, backends[i]);
 		SHMKIT_ASSERT_ERR(shmkit_seg_create(NULL, addr, &o), -EINVAL);
 		SHMKIT_ASSERT_ERR(shmkit_seg_create(&s, addr, NULL), -EINVAL);
 		bad = o;
@@ -427,7 +414,7 @@ test_bad_input_create(void)
 		if (rc == -ENOTSUP && i == NBACKENDS - 1)
 			break; /* no memfd in this build */
 		SHMKIT_ASSERT_OK(rc);
-		destroy(s);
+		seg_destroy(s);
 		s = NULL;
 	}
 	SHMKIT_ASSERT_ERR(shmkit_seg_create(&s, NULL, &o), -EINVAL);
@@ -447,7 +434,7 @@ test_bad_input_open(void)
 	shmkit_seg_opts_t bad = { .flags = 0x2 };
 	shmkit_seg_t *s = NULL, *t = NULL;
 
-	mkname(addr, "posix");
+	seg_name(addr, "posix");
 	s = make(addr, 4096);
 	SHMKIT_ASSERT_ERR(shmkit_seg_open(NULL, addr, NULL), -EINVAL);
 	SHMKIT_ASSERT_ERR(shmkit_seg_open(&t, NULL, NULL), -EINVAL);
@@ -462,7 +449,7 @@ test_bad_input_open(void)
 	SHMKIT_ASSERT_ERR(shmkit_seg_open_or_create(&t, addr, NULL), -EINVAL);
 	SHMKIT_ASSERT_ERR(shmkit_seg_open_or_create(&t, addr, &bad), -EINVAL);
 	SHMKIT_ASSERT(t == NULL);
-	destroy(s);
+	seg_destroy(s);
 }
 
 static void
@@ -493,8 +480,8 @@ test_bad_input_handle_calls(void)
 	shmkit_seg_t *s, *v, *r = NULL;
 	void *p = NULL;
 
-	mkname(addr, "posix");
-	mkname(sysv, "sysv");
+	seg_name(addr, "posix");
+	seg_name(sysv, "sysv");
 	s = make(addr, 4096);
 	v = make(sysv, 4096);
 
@@ -554,8 +541,8 @@ test_bad_input_handle_calls(void)
 	SHMKIT_ASSERT_ERR(shmkit_seg_unlink_address(""), -EINVAL);
 	SHMKIT_ASSERT_ERR(shmkit_seg_unlink_address("memfd:sk-test-x"),
 			  -ENOTSUP);
-	destroy(s);
-	destroy(v);
+	seg_destroy(s);
+	seg_destroy(v);
 }
 
 static void
@@ -564,7 +551,7 @@ test_bad_input_memfd_seals(void)
 	char addr[NAMELEN];
 	shmkit_seg_t *s;
 
-	mkname(addr, "memfd");
+	seg_name(addr, "memfd");
 	s = make(addr, 4096);
 	SHMKIT_ASSERT_ERR(shmkit_seg_seal(s, 0), -EINVAL);
 	SHMKIT_ASSERT_ERR(shmkit_seg_seal(s, 0x20), -EINVAL);
@@ -607,8 +594,8 @@ test_bad_input_send_recv(void)
 	shmkit_seg_t *s, *v, *r = NULL;
 	int sv[2], fds;
 
-	mkname(addr, "posix");
-	mkname(sysv, "sysv");
+	seg_name(addr, "posix");
+	seg_name(sysv, "sysv");
 	s = make(addr, 4096);
 	v = make(sysv, 4096);
 	SHMKIT_ASSERT_OK(
@@ -647,8 +634,8 @@ test_bad_input_send_recv(void)
 	SHMKIT_ASSERT_ERR(shmkit_seg_recv(&r, sv[1], NULL), -ECONNRESET);
 	SHMKIT_ASSERT(r == NULL);
 	close(sv[1]);
-	destroy(s);
-	destroy(v);
+	seg_destroy(s);
+	seg_destroy(v);
 }
 
 /* ---- file: addresses that are not plain files ------------------------- */
@@ -770,7 +757,7 @@ cloexec(const char *b)
 	shmkit_seg_t *s, *t = NULL, *d = NULL, *r = NULL;
 	int raw, sv[2];
 
-	mkname(addr, b);
+	seg_name(addr, b);
 	s = make(addr, 4096);
 	assert_cloexec(shmkit_seg_fd(s));
 	if (strcmp(b, "memfd") != 0) {
@@ -808,7 +795,7 @@ cloexec(const char *b)
 	SHMKIT_ASSERT_OK(shmkit_seg_close(r));
 	SHMKIT_ASSERT_OK(shmkit_seg_close(d));
 	SHMKIT_ASSERT_OK(shmkit_seg_close(t));
-	destroy(s);
+	seg_destroy(s);
 }
 
 #define DEFINE_CASE(fn, b)                                                     \

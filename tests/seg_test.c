@@ -24,80 +24,8 @@
 
 #include <shmkit/seg.h>
 
+#include "seg_util.h"
 #include "shmkit_test.h"
-
-#define NAMELEN 4200
-
-static void
-mkname(char *buf, const char *backend)
-{
-	snprintf(buf, NAMELEN, "%s", shmkit_test_name(backend));
-}
-
-/* A recognisable byte pattern: a reader can tell it from zeroes and from
- * another seed's pattern. */
-static void
-fill(void *p, size_t n, unsigned seed)
-{
-	unsigned char *c = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		c[i] = (unsigned char)(seed + i * 31u);
-}
-
-/* Index of the first byte that differs from fill()'s pattern, or -1. */
-static long
-check(const void *p, size_t n, unsigned seed)
-{
-	const unsigned char *c = p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (c[i] != (unsigned char)(seed + i * 31u))
-			return (long)i;
-	}
-	return -1;
-}
-
-static int
-all_zero(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (c[i] != 0)
-			return 0;
-	}
-	return 1;
-}
-
-static shmkit_seg_t *
-make(const char *addr, size_t size)
-{
-	shmkit_seg_opts_t o = { .size = size };
-	shmkit_seg_t *s = NULL;
-	int rc = shmkit_seg_create(&s, addr, &o);
-
-	/* A build without memfd support is legitimate; memfd_available
-	 * fails if the kernel has memfd and the build lacks it. */
-	if (rc == -ENOTSUP && strncmp(addr, "memfd:", 6) == 0)
-		SHMKIT_SKIP("memfd not built in");
-	SHMKIT_ASSERT_OK(rc);
-	SHMKIT_ASSERT(s != NULL);
-	return s;
-}
-
-static void *
-map(shmkit_seg_t *s, unsigned flags)
-{
-	void *p = NULL;
-
-	SHMKIT_ASSERT_OK(shmkit_seg_attach(s, &p, flags, NULL));
-	SHMKIT_ASSERT(p != NULL);
-	return p;
-}
 
 /* A second handle on the same segment: by address, or for memfd (which
  * has no name) through its fd. */
@@ -112,13 +40,6 @@ reopen(shmkit_seg_t *s, const char *addr, unsigned flags)
 	else
 		SHMKIT_ASSERT_OK(shmkit_seg_open(&t, addr, &o));
 	return t;
-}
-
-static void
-destroy(shmkit_seg_t *s)
-{
-	SHMKIT_ASSERT_OK(shmkit_seg_unlink(s));
-	SHMKIT_ASSERT_OK(shmkit_seg_close(s));
 }
 
 static size_t
@@ -137,19 +58,19 @@ create_exclusive(const char *b)
 	shmkit_seg_t *s, *t = NULL;
 	void *p;
 
-	mkname(addr, b);
-	s = make(addr, 5000);
+	seg_name(addr, b);
+	s = seg_make(addr, 5000);
 	SHMKIT_ASSERT_EQ(shmkit_seg_size(s), 5000);
 	SHMKIT_ASSERT_STREQ(shmkit_backend_name(shmkit_seg_backend(s)), b);
 	SHMKIT_ASSERT_ERR(shmkit_seg_create(&t, addr, &o), -EEXIST);
 	SHMKIT_ASSERT(t == NULL); /* out written only on success */
 	/* New segments read as zeroes. */
-	p = map(s, 0);
-	SHMKIT_ASSERT(all_zero(p, 5000));
-	destroy(s);
+	p = seg_map(s, 0);
+	SHMKIT_ASSERT(bytes_all_zero(p, 5000));
+	seg_destroy(s);
 	/* Once unlinked the name is free again. */
-	s = make(addr, 100);
-	destroy(s);
+	s = seg_make(addr, 100);
+	seg_destroy(s);
 }
 
 static void
@@ -158,7 +79,7 @@ open_absent(const char *b)
 	char addr[NAMELEN];
 	shmkit_seg_t *s = NULL;
 
-	mkname(addr, b);
+	seg_name(addr, b);
 	SHMKIT_ASSERT_ERR(shmkit_seg_open(&s, addr, NULL), -ENOENT);
 	SHMKIT_ASSERT(s == NULL);
 	SHMKIT_ASSERT_ERR(shmkit_seg_unlink_address(addr), -ENOENT);
@@ -172,7 +93,7 @@ open_or_create(const char *b)
 	shmkit_seg_t *a = NULL, *c = NULL, *d = NULL;
 	char *pa, *pc;
 
-	mkname(addr, b);
+	seg_name(addr, b);
 	SHMKIT_ASSERT_EQ(shmkit_seg_open_or_create(&a, addr, &o),
 			 SHMKIT_SEG_CREATED);
 	SHMKIT_ASSERT_EQ(shmkit_seg_open_or_create(&c, addr, &o),
@@ -182,13 +103,13 @@ open_or_create(const char *b)
 	SHMKIT_ASSERT_ERR(shmkit_seg_open_or_create(&d, addr, &big),
 			  SHMKIT_ESIZE);
 	SHMKIT_ASSERT(d == NULL);
-	pa = map(a, 0);
-	pc = map(c, 0);
+	pa = seg_map(a, 0);
+	pc = seg_map(c, 0);
 	SHMKIT_ASSERT(pa != pc);
 	strcpy(pa, "one segment");
 	SHMKIT_ASSERT_STREQ(pc, "one segment");
 	SHMKIT_ASSERT_OK(shmkit_seg_close(c));
-	destroy(a);
+	seg_destroy(a);
 }
 
 #define RACERS 6
@@ -243,7 +164,7 @@ open_or_create_race(const char *b)
 		pid_t pids[RACERS];
 		int i, created = 0, opened = 0;
 
-		mkname(addr, b);
+		seg_name(addr, b);
 		memset(r, 0, sizeof(*r));
 		for (i = 0; i < RACERS; i++) {
 			args[i] = (struct racer_arg){ r, addr, i };
@@ -283,15 +204,15 @@ attach_rw_ro(const char *b)
 	unsigned char *p, *q;
 	void *again = NULL;
 
-	mkname(addr, b);
-	s = make(addr, 10000);
-	p = map(s, 0);
+	seg_name(addr, b);
+	s = seg_make(addr, 10000);
+	p = seg_map(s, 0);
 	SHMKIT_ASSERT(shmkit_seg_addr(s) == p);
-	fill(p, 10000, 7);
+	pattern_fill(p, 10000, 7);
 	t = reopen(s, addr, 0);
-	q = map(t, SHMKIT_ATTACH_RDONLY);
+	q = seg_map(t, SHMKIT_ATTACH_RDONLY);
 	SHMKIT_ASSERT(q != p);
-	SHMKIT_ASSERT_EQ(check(q, 10000, 7), -1);
+	SHMKIT_ASSERT_EQ(pattern_check(q, 10000, 7), -1);
 	/* One mapping per handle. */
 	SHMKIT_ASSERT_ERR(shmkit_seg_attach(t, &again, 0, NULL), -EBUSY);
 	SHMKIT_ASSERT_ERR(shmkit_seg_attach(s, &again, 0, NULL), -EBUSY);
@@ -303,14 +224,14 @@ attach_rw_ro(const char *b)
 	SHMKIT_ASSERT(shmkit_seg_addr(t) == NULL);
 	SHMKIT_ASSERT_ERR(shmkit_seg_detach(t), -EINVAL);
 	/* Detached handles attach again, read-write this time. */
-	q = map(t, 0);
-	SHMKIT_ASSERT_EQ(check(q, 100, 7), -1);
+	q = seg_map(t, 0);
+	SHMKIT_ASSERT_EQ(pattern_check(q, 100, 7), -1);
 	q[0] = 0x55;
 	SHMKIT_ASSERT_EQ(p[0], 0x55);
 	SHMKIT_ASSERT_OK(shmkit_seg_close(t));
 	SHMKIT_ASSERT_EQ(p[0], 0x55); /* closing t left s mapped */
 	SHMKIT_ASSERT_OK(shmkit_seg_detach(s));
-	destroy(s);
+	seg_destroy(s);
 }
 
 /* A free address range: map and unmap anonymous memory, so the range is
@@ -338,8 +259,8 @@ attach_hint(const char *b)
 	void *p = NULL, *blocker;
 	int rc;
 
-	mkname(addr, b);
-	s = make(addr, size);
+	seg_name(addr, b);
+	s = seg_make(addr, size);
 	base = free_range(size, align);
 	/* An unaligned hint is rounded down (SHM_RND for System V). */
 	SHMKIT_ASSERT_OK(shmkit_seg_attach(s, &p, 0, (void *)(base + 123)));
@@ -362,9 +283,9 @@ attach_hint(const char *b)
 	SHMKIT_ASSERT_EQ(*(volatile char *)blocker, 'b');
 	SHMKIT_ASSERT_OK(munmap(blocker, page()));
 	/* And the mapping still holds what was written at the hint. */
-	p = map(s, SHMKIT_ATTACH_RDONLY);
+	p = seg_map(s, SHMKIT_ATTACH_RDONLY);
 	SHMKIT_ASSERT_EQ(((unsigned char *)p)[size - 1], 0x5a);
-	destroy(s);
+	seg_destroy(s);
 }
 
 /* ---- stat ------------------------------------------------------------- */
@@ -379,7 +300,7 @@ stat_fields(const char *b)
 	shmkit_seg_t *s = NULL;
 	shmkit_addr_t pa;
 
-	mkname(addr, b);
+	seg_name(addr, b);
 	SHMKIT_ASSERT_OK(shmkit_addr_parse(&pa, addr));
 	SHMKIT_ASSERT_OK(shmkit_seg_create(&s, addr, &o));
 	SHMKIT_ASSERT_OK(shmkit_seg_stat(s, &st));
@@ -410,7 +331,7 @@ stat_fields(const char *b)
 		SHMKIT_ASSERT_EQ(st.seals, memfd ? 0 : -1);
 		SHMKIT_ASSERT(st.mtime.tv_sec > 0);
 	}
-	map(s, 0);
+	seg_map(s, 0);
 	SHMKIT_ASSERT_OK(shmkit_seg_stat(s, &st));
 	if (sysv) {
 		SHMKIT_ASSERT_EQ(st.nattch, 1);
@@ -425,7 +346,7 @@ stat_fields(const char *b)
 		SHMKIT_ASSERT_EQ(sa.mode, 0640);
 		SHMKIT_ASSERT_EQ(sa.shmid, st.shmid);
 	}
-	destroy(s);
+	seg_destroy(s);
 	if (!memfd) {
 		SHMKIT_ASSERT_ERR(shmkit_seg_stat_address(addr, &sa), -ENOENT);
 	}
@@ -442,18 +363,18 @@ resize(const char *b)
 	shmkit_seg_t *s, *t;
 	unsigned char *p;
 
-	mkname(addr, b);
-	s = make(addr, pg);
+	seg_name(addr, b);
+	s = seg_make(addr, pg);
 	if (strcmp(b, "sysv") == 0) {
 		SHMKIT_ASSERT_ERR(shmkit_seg_resize(s, 2 * pg), -ENOTSUP);
-		map(s, 0);
+		seg_map(s, 0);
 		SHMKIT_ASSERT_ERR(shmkit_seg_resize(s, 2 * pg), -ENOTSUP);
 		SHMKIT_ASSERT_EQ(shmkit_seg_size(s), pg);
-		destroy(s);
+		seg_destroy(s);
 		return;
 	}
-	p = map(s, 0);
-	fill(p, pg, 11);
+	p = seg_map(s, 0);
+	pattern_fill(p, pg, 11);
 	SHMKIT_ASSERT_ERR(shmkit_seg_resize(s, 2 * pg), -EBUSY);
 	SHMKIT_ASSERT_OK(shmkit_seg_detach(s));
 
@@ -462,9 +383,9 @@ resize(const char *b)
 	SHMKIT_ASSERT_EQ(shmkit_seg_size(s), 3 * pg);
 	SHMKIT_ASSERT_OK(shmkit_seg_stat(s, &st));
 	SHMKIT_ASSERT_EQ(st.size, 3 * pg);
-	p = map(s, 0);
-	SHMKIT_ASSERT_EQ(check(p, pg, 11), -1);
-	SHMKIT_ASSERT(all_zero(p + pg, 2 * pg));
+	p = seg_map(s, 0);
+	SHMKIT_ASSERT_EQ(pattern_check(p, pg, 11), -1);
+	SHMKIT_ASSERT(bytes_all_zero(p + pg, 2 * pg));
 	p[3 * pg - 1] = 0x77;
 	SHMKIT_ASSERT_OK(shmkit_seg_detach(s));
 
@@ -479,9 +400,9 @@ resize(const char *b)
 	SHMKIT_ASSERT_OK(shmkit_seg_stat(s, &st));
 	SHMKIT_ASSERT_EQ(st.size, 100);
 	SHMKIT_ASSERT_EQ(st.rounded_size, pg);
-	p = map(s, 0);
-	SHMKIT_ASSERT_EQ(check(p, 100, 11), -1);
-	destroy(s);
+	p = seg_map(s, 0);
+	SHMKIT_ASSERT_EQ(pattern_check(p, 100, 11), -1);
+	seg_destroy(s);
 }
 
 /* ---- unlink ----------------------------------------------------------- */
@@ -493,22 +414,22 @@ unlink_keeps_mapping(const char *b)
 	shmkit_seg_t *s, *t = NULL;
 	unsigned char *p;
 
-	mkname(addr, b);
-	s = make(addr, 8192);
-	p = map(s, 0);
-	fill(p, 8192, 13);
+	seg_name(addr, b);
+	s = seg_make(addr, 8192);
+	p = seg_map(s, 0);
+	pattern_fill(p, 8192, 13);
 	SHMKIT_ASSERT_OK(shmkit_seg_unlink(s));
 	/* The name is gone at once (System V: the key is dropped)... */
 	SHMKIT_ASSERT_ERR(shmkit_seg_open(&t, addr, NULL), -ENOENT);
 	SHMKIT_ASSERT_ERR(shmkit_seg_unlink_address(addr), -ENOENT);
 	/* ...but the memory stays usable while mapped. */
-	SHMKIT_ASSERT_EQ(check(p, 8192, 13), -1);
+	SHMKIT_ASSERT_EQ(pattern_check(p, 8192, 13), -1);
 	p[0] = 1;
 	SHMKIT_ASSERT_EQ(p[0], 1);
 	SHMKIT_ASSERT_OK(shmkit_seg_close(s));
 
 	/* unlink by address removes a segment without a handle on it. */
-	s = make(addr, 4096);
+	s = seg_make(addr, 4096);
 	SHMKIT_ASSERT_OK(shmkit_seg_unlink_address(addr));
 	SHMKIT_ASSERT_ERR(shmkit_seg_open(&t, addr, NULL), -ENOENT);
 	SHMKIT_ASSERT_OK(shmkit_seg_close(s));
@@ -530,8 +451,8 @@ child_opens_and_answers(void *arg)
 	/* A fresh handle by address, not the one inherited from fork. */
 	SHMKIT_ASSERT_OK(shmkit_seg_open(&s, addr, &o));
 	SHMKIT_ASSERT_EQ(shmkit_seg_size(s), XPROC_SIZE);
-	p = map(s, 0);
-	SHMKIT_ASSERT_EQ(check(p, XPROC_SIZE, XPROC_SEED), -1);
+	p = seg_map(s, 0);
+	SHMKIT_ASSERT_EQ(pattern_check(p, XPROC_SIZE, XPROC_SEED), -1);
 	memcpy(p, "child answer", 12);
 	SHMKIT_ASSERT_OK(shmkit_seg_close(s));
 }
@@ -543,13 +464,13 @@ fork_child_reads(const char *b)
 	shmkit_seg_t *s;
 	char *p;
 
-	mkname(addr, b);
-	s = make(addr, XPROC_SIZE);
-	p = map(s, 0);
-	fill(p, XPROC_SIZE, XPROC_SEED);
+	seg_name(addr, b);
+	s = seg_make(addr, XPROC_SIZE);
+	p = seg_map(s, 0);
+	pattern_fill(p, XPROC_SIZE, XPROC_SEED);
 	SHMKIT_ASSERT_CHILD_OK(shmkit_test_fork(child_opens_and_answers, addr));
 	SHMKIT_ASSERT_MEMEQ(p, "child answer", 12);
-	destroy(s);
+	seg_destroy(s);
 }
 
 /* Helper run by exec: argv = name ADDRESS SIZE SEED. Opens the segment,
@@ -578,9 +499,9 @@ helper_check_and_answer(int argc, char **argv)
 		fprintf(stderr, "helper: attach: %s\n", shmkit_strerror(rc));
 		return 4;
 	}
-	if (check(p, o.size, seed) != -1) {
+	if (pattern_check(p, o.size, seed) != -1) {
 		fprintf(stderr, "helper: pattern differs at %ld\n",
-			check(p, o.size, seed));
+			pattern_check(p, o.size, seed));
 		return 5;
 	}
 	memcpy(p, "exec answer", 11);
@@ -594,16 +515,16 @@ exec_helper_reads(const char *b)
 	shmkit_seg_t *s;
 	char *p;
 
-	mkname(addr, b);
-	s = make(addr, XPROC_SIZE);
-	p = map(s, 0);
-	fill(p, XPROC_SIZE, XPROC_SEED);
+	seg_name(addr, b);
+	s = seg_make(addr, XPROC_SIZE);
+	p = seg_map(s, 0);
+	pattern_fill(p, XPROC_SIZE, XPROC_SEED);
 	snprintf(size, sizeof(size), "%d", XPROC_SIZE);
 	snprintf(seed, sizeof(seed), "%u", XPROC_SEED);
 	SHMKIT_ASSERT_CHILD_OK(
 		shmkit_test_spawn("check_and_answer", addr, size, seed, NULL));
 	SHMKIT_ASSERT_MEMEQ(p, "exec answer", 11);
-	destroy(s);
+	seg_destroy(s);
 }
 
 struct fault_arg {
@@ -616,7 +537,7 @@ child_writes_through_rdonly(void *arg)
 {
 	struct fault_arg *fa = arg;
 	shmkit_seg_t *t = reopen(fa->s, fa->addr, 0);
-	volatile unsigned char *q = map(t, SHMKIT_ATTACH_RDONLY);
+	volatile unsigned char *q = seg_map(t, SHMKIT_ATTACH_RDONLY);
 
 	/* Sanitizers catch SIGSEGV to report it; we want the plain death. */
 	signal(SIGSEGV, SIG_DFL);
@@ -634,23 +555,23 @@ rdonly_write_faults(const char *b)
 	unsigned char *p;
 	void *v = NULL;
 
-	mkname(addr, b);
-	s = make(addr, 4096);
-	p = map(s, 0);
-	fill(p, 4096, 17);
+	seg_name(addr, b);
+	s = seg_make(addr, 4096);
+	p = seg_map(s, 0);
+	pattern_fill(p, 4096, 17);
 	fa.s = s;
 	fa.addr = addr;
 	SHMKIT_ASSERT_CHILD_SIGNAL(
 		shmkit_test_fork(child_writes_through_rdonly, &fa), SIGSEGV);
-	SHMKIT_ASSERT_EQ(check(p, 4096, 17), -1);
+	SHMKIT_ASSERT_EQ(pattern_check(p, 4096, 17), -1);
 	/* A handle opened read-only refuses a read-write attach. */
 	r = reopen(s, addr, SHMKIT_SEG_RDONLY);
 	SHMKIT_ASSERT_ERR(shmkit_seg_attach(r, &v, 0, NULL), -EACCES);
 	SHMKIT_ASSERT(v == NULL);
 	SHMKIT_ASSERT_OK(shmkit_seg_attach(r, &v, SHMKIT_ATTACH_RDONLY, NULL));
-	SHMKIT_ASSERT_EQ(check(v, 4096, 17), -1);
+	SHMKIT_ASSERT_EQ(pattern_check(v, 4096, 17), -1);
 	SHMKIT_ASSERT_OK(shmkit_seg_close(r));
-	destroy(s);
+	seg_destroy(s);
 }
 
 static void
@@ -660,8 +581,8 @@ open_esize(const char *b)
 	shmkit_seg_opts_t more = { .size = 5001 }, same = { .size = 5000 };
 	shmkit_seg_t *s, *t = NULL;
 
-	mkname(addr, b);
-	s = make(addr, 5000);
+	seg_name(addr, b);
+	s = seg_make(addr, 5000);
 	if (strcmp(b, "memfd") == 0) {
 		int fd = shmkit_seg_fd(s);
 
@@ -677,7 +598,7 @@ open_esize(const char *b)
 	}
 	SHMKIT_ASSERT_EQ(shmkit_seg_size(t), 5000);
 	SHMKIT_ASSERT_OK(shmkit_seg_close(t));
-	destroy(s);
+	seg_destroy(s);
 }
 
 /* ---- fd back ends: open_fd, sync -------------------------------------- */
@@ -693,10 +614,10 @@ open_fd(const char *b)
 	char *p, *q;
 	int fd, pipefd[2];
 
-	mkname(addr, b);
+	seg_name(addr, b);
 	SHMKIT_ASSERT_OK(shmkit_addr_parse(&a, addr));
-	s = make(addr, 6000);
-	p = map(s, 0);
+	s = seg_make(addr, 6000);
+	p = seg_map(s, 0);
 	strcpy(p + 5000, "via fd");
 	if (strcmp(b, "posix") == 0)
 		fd = shm_open(a.path, O_RDWR | O_CLOEXEC, 0);
@@ -715,7 +636,7 @@ open_fd(const char *b)
 	SHMKIT_ASSERT_EQ(shmkit_seg_size(t), 6000);
 	SHMKIT_ASSERT_OK(shmkit_seg_stat(t, &st));
 	SHMKIT_ASSERT_STREQ(st.address, addr);
-	q = map(t, 0);
+	q = seg_map(t, 0);
 	SHMKIT_ASSERT_STREQ(q + 5000, "via fd");
 	SHMKIT_ASSERT_OK(shmkit_seg_close(t));
 
@@ -726,7 +647,7 @@ open_fd(const char *b)
 	close(pipefd[1]);
 	SHMKIT_ASSERT_ERR(shmkit_seg_open_fd(&t, 1000000, NULL), -EBADF);
 	SHMKIT_ASSERT_ERR(shmkit_seg_open_fd(&t, -1, NULL), -EBADF);
-	destroy(s);
+	seg_destroy(s);
 }
 
 static void
@@ -739,11 +660,11 @@ test_sync_file_visible_via_read(void)
 	char *p;
 	int fd;
 
-	mkname(addr, "file");
+	seg_name(addr, "file");
 	SHMKIT_ASSERT_OK(shmkit_addr_parse(&a, addr));
-	s = make(addr, 3 * pg);
+	s = seg_make(addr, 3 * pg);
 	SHMKIT_ASSERT_ERR(shmkit_seg_sync(s, 0, 0, 0), -EINVAL); /* unmapped */
-	p = map(s, 0);
+	p = seg_map(s, 0);
 	memcpy(p + pg + 10, "synced data", 11);
 	memcpy(p + 2 * pg, "tail", 4);
 	SHMKIT_ASSERT_OK(shmkit_seg_sync(s, pg + 10, 11, 0));
@@ -758,7 +679,7 @@ test_sync_file_visible_via_read(void)
 	SHMKIT_ASSERT_EQ(pread(fd, buf, 4, (off_t)(2 * pg)), 4);
 	SHMKIT_ASSERT_MEMEQ(buf, "tail", 4);
 	close(fd);
-	destroy(s);
+	seg_destroy(s);
 	SHMKIT_ASSERT_ERR(access(a.path, F_OK), -1);
 }
 
@@ -769,13 +690,13 @@ sync_noop(const char *b)
 	char addr[NAMELEN];
 	shmkit_seg_t *s;
 
-	mkname(addr, b);
-	s = make(addr, 4096);
+	seg_name(addr, b);
+	s = seg_make(addr, 4096);
 	SHMKIT_ASSERT_ERR(shmkit_seg_sync(s, 0, 0, 0), -EINVAL);
-	map(s, 0);
+	seg_map(s, 0);
 	SHMKIT_ASSERT_OK(shmkit_seg_sync(s, 0, 0, 0));
 	SHMKIT_ASSERT_ERR(shmkit_seg_sync(s, 4096, 0, 0), -EINVAL);
-	destroy(s);
+	seg_destroy(s);
 }
 
 #define SYSV_POSIX_FILE(X, fn) X(fn, sysv) X(fn, posix) X(fn, file)

@@ -60,7 +60,7 @@ seg_new(struct shmkit_seg **out, const char *address,
 	shmkit_addr_t addr;
 	int rc;
 
-	if (out == NULL || address == NULL)
+	if (address == NULL)
 		return -EINVAL;
 	if (opts->flags & ~SEG_OPEN_FLAGS)
 		return -EINVAL;
@@ -119,90 +119,29 @@ open_checked(struct shmkit_seg *seg, const shmkit_seg_opts_t *opts)
 	return rc;
 }
 
-SHMKIT_API int
-shmkit_seg_create(shmkit_seg_t **out, const char *address,
-		  const shmkit_seg_opts_t *opts)
+/*
+ * Race-free open-or-create as a step: exclusive create first, so exactly
+ * one racer creates; the others see -EEXIST and open. If the segment is
+ * removed between the two steps, open fails with -ENOENT and we try again.
+ */
+static int
+open_or_create_checked(struct shmkit_seg *seg, const shmkit_seg_opts_t *opts)
 {
-	struct shmkit_seg *seg;
-	int rc;
-
-	if (out == NULL)
-		return -EINVAL; /* checked here: seg_new gets our local */
-	if (opts == NULL)
-		opts = &default_opts;
-	rc = seg_new(&seg, address, opts);
-	if (rc < 0)
-		return rc;
-	rc = create_checked(seg, opts);
-	if (rc < 0) {
-		SHMKIT_DEBUG("seg", "create %s: %s", address,
-			     shmkit_strerror(rc));
-		free(seg);
-		return rc;
-	}
-	*out = seg;
-	return 0;
-}
-
-SHMKIT_API int
-shmkit_seg_open(shmkit_seg_t **out, const char *address,
-		const shmkit_seg_opts_t *opts)
-{
-	struct shmkit_seg *seg;
-	int rc;
-
-	if (out == NULL)
-		return -EINVAL; /* checked here: seg_new gets our local */
-	if (opts == NULL)
-		opts = &default_opts;
-	rc = seg_new(&seg, address, opts);
-	if (rc < 0)
-		return rc;
-	rc = open_checked(seg, opts);
-	if (rc < 0) {
-		SHMKIT_DEBUG("seg", "open %s: %s", address,
-			     shmkit_strerror(rc));
-		free(seg);
-		return rc;
-	}
-	*out = seg;
-	return 0;
-}
-
-SHMKIT_API int
-shmkit_seg_open_or_create(shmkit_seg_t **out, const char *address,
-			  const shmkit_seg_opts_t *opts)
-{
-	struct shmkit_seg *seg;
 	long waited = 0, pause_ns = 50000;
-	int tries, rc;
+	int tries, rc = -EAGAIN;
 
-	if (out == NULL)
-		return -EINVAL; /* checked here: seg_new gets our local */
-	if (opts == NULL)
-		opts = &default_opts;
-	rc = seg_new(&seg, address, opts);
-	if (rc < 0)
-		return rc;
-	/* Exclusive create first, so exactly one racer creates; the others
-	 * see -EEXIST and open. If the segment is removed between the two
-	 * steps, open fails with -ENOENT and we try again. */
 	for (tries = 0; tries < OPEN_OR_CREATE_TRIES; tries++) {
 		rc = create_checked(seg, opts);
-		if (rc == 0) {
-			rc = SHMKIT_SEG_CREATED;
-			break;
-		}
+		if (rc == 0)
+			return SHMKIT_SEG_CREATED;
 		if (rc != -EEXIST)
-			break;
+			return rc;
 		rc = open_checked(seg, opts);
-		if (rc == 0) {
-			rc = SHMKIT_SEG_OPENED;
-			break;
-		}
-		/* An fd segment exists with size 0 between the creator's
-		 * O_EXCL open and its fallocate; create never leaves one
-		 * that size, so this one is still being made: wait for it
+		if (rc == 0)
+			return SHMKIT_SEG_OPENED;
+		/* Size 0: another program (or our O_EXCL fallback, on a file
+		 * system without O_TMPFILE) made it and has not sized it yet.
+		 * Our own creates never leave it at 0, so wait a little
 		 * rather than report SHMKIT_ESIZE. */
 		if (rc == SHMKIT_ESIZE && seg->size == 0 &&
 		    waited < HALF_MADE_WAIT_NS) {
@@ -216,17 +155,66 @@ shmkit_seg_open_or_create(shmkit_seg_t **out, const char *address,
 			continue;
 		}
 		if (rc != -ENOENT)
-			break;
+			return rc;
 	}
-	if (tries == OPEN_OR_CREATE_TRIES)
-		rc = -EAGAIN;
+	return -EAGAIN; /* created and removed under us, again and again */
+}
+
+/*
+ * What create, open and open_or_create share: check the arguments, make a
+ * handle, run step on it, and hand it out only if step succeeded (a failed
+ * step has undone its own work, so freeing the handle leaves nothing).
+ */
+static int
+seg_start(shmkit_seg_t **out, const char *address,
+	  const shmkit_seg_opts_t *opts,
+	  int (*step)(struct shmkit_seg *, const shmkit_seg_opts_t *),
+	  const char *what)
+{
+	struct shmkit_seg *seg;
+	int rc;
+
+	if (out == NULL)
+		return -EINVAL;
+	if (opts == NULL)
+		opts = &default_opts;
+	rc = seg_new(&seg, address, opts);
+	if (rc < 0)
+		return rc;
+	rc = step(seg, opts);
 	if (rc < 0) {
+		SHMKIT_DEBUG("seg", "%s %s: %s", what, address,
+			     shmkit_strerror(rc));
 		free(seg);
 		return rc;
 	}
 	*out = seg;
 	return rc;
 }
+
+SHMKIT_API int
+shmkit_seg_create(shmkit_seg_t **out, const char *address,
+		  const shmkit_seg_opts_t *opts)
+{
+	return seg_start(out, address, opts, create_checked, "create");
+}
+
+SHMKIT_API int
+shmkit_seg_open(shmkit_seg_t **out, const char *address,
+		const shmkit_seg_opts_t *opts)
+{
+	return seg_start(out, address, opts, open_checked, "open");
+}
+
+SHMKIT_API int
+shmkit_seg_open_or_create(shmkit_seg_t **out, const char *address,
+			  const shmkit_seg_opts_t *opts)
+{
+	return seg_start(out, address, opts, open_or_create_checked,
+			 "open_or_create");
+}
+
+
 
 /*
  * Learns backend and address of an fd from its /proc/self/fd link:

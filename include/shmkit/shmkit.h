@@ -15,5 +15,6 @@
 #include <shmkit/seqlock.h>
 #include <shmkit/event.h>
 #include <shmkit/sem.h>
+#include <shmkit/chan.h>
 
 #endif /* SHMKIT_SHMKIT_H */

@@ -1,0 +1,300 @@
+/*
+ * Internal side of the channel module (<shmkit/chan.h>): the layout of a
+ * channel in its segment, the process-local handle, and the interfaces
+ * between the files of src/chan/:
+ *   chan.c        sizes, create/format, open/close, inspect, info
+ *   chan_io.c     the public reserve/commit/peek/release calls, which
+ *                 check their arguments and dispatch to a pattern
+ *   chan_peer.c   the peer table: registering, liveness, reaping
+ *   chan_queue.c  SPSC and MPMC rings
+ *   chan_bcast.c  broadcast
+ *   chan_wait.c   spinning, sleeping, waking, the pollable descriptor
+ *
+ * Segment layout (offsets from the start of the segment; every shared
+ * word a peer writes in the hot path has a cache line of its own):
+ *      0  shmkit_obj_hdr_t (kind SHMKIT_OBJ_CHAN, version 1)
+ *     64  control block: the creation options and the layout they give,
+ *         with a hash of it all; immutable after format
+ *    128  tail: producer position (broadcast: publish position)
+ *    192  head: consumer position (SPSC/MPMC)
+ *    256  data wake word and the count of consumers asleep on it
+ *    320  room wake word and the count of producers asleep on it
+ *    384  statistics: committed, released, redeliver, skipped; the
+ *         registration word of broadcast subscribers
+ *    448  reserved line
+ *    512  peer table: peers_max entries of 64 bytes
+ *      .  slot array: slots entries of `stride` bytes (a multiple of 64):
+ *         a 16-byte slot header then msg_max bytes of payload, so the
+ *         word a consumer polls shares a cache line with the first 48
+ *         bytes of the message.
+ *
+ * The handle copies the layout out of the control block once, at open,
+ * after validating it; later calls use only those copies, so a peer that
+ * scribbles on the control block cannot steer an index out of range.
+ */
+#ifndef SHMKIT_CHAN_IMPL_H
+#define SHMKIT_CHAN_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <shmkit/chan.h>
+#include <shmkit/obj.h>
+
+#include "common/internal.h"
+
+#define CHAN_VERSION	   1u
+#define CHAN_LINE	   64u
+#define CHAN_SLOT_HDR	   16u
+#define CHAN_PEERS_OFF	   512u
+#define CHAN_DEFAULT_MSG   4096u
+#define CHAN_DEFAULT_SLOTS 64u
+#define CHAN_DEFAULT_PEERS 64u
+
+/* The control block: creation options and the layout derived from them.
+ * Written once by format, before the header turns READY. */
+struct shmkit__chan_ctl {
+	uint32_t pattern;
+	uint32_t policy;
+	uint64_t msg_max;
+	uint64_t slots;
+	uint64_t stride;
+	uint32_t peers_max;
+	uint32_t check; /* hash of the other fields (shmkit__chan_ctl_check) */
+	uint64_t peers_off;
+	uint64_t slots_off;
+	uint64_t size; /* bytes of the whole channel */
+};
+
+/* A word on a cache line of its own. */
+struct shmkit__chan_pos {
+	uint64_t pos;
+	uint8_t pad[CHAN_LINE - 8];
+};
+
+/* A futex word, the count of sleepers that want it bumped, and the flag
+ * that makes wakers use the fallback barrier (chan_wait.c). */
+struct shmkit__chan_wake {
+	uint32_t word;
+	uint32_t sleepers;
+	uint32_t nomb;
+	uint8_t pad[CHAN_LINE - 12];
+};
+
+struct shmkit__chan_stats {
+	uint64_t committed; /* MPMC: messages committed */
+	uint64_t released;  /* MPMC: messages released */
+	uint64_t redeliver; /* MPMC: READY slots left behind head by reaping */
+	uint64_t skipped;   /* MPMC: positions of dead writers skipped */
+	uint32_t reg;	    /* broadcast: subscriber registration pairing */
+	uint8_t pad[CHAN_LINE - 36];
+};
+
+struct shmkit__chan_shm {
+	shmkit_obj_hdr_t hdr;
+	struct shmkit__chan_ctl ctl;
+	struct shmkit__chan_pos tail;
+	struct shmkit__chan_pos head;
+	struct shmkit__chan_wake data;
+	struct shmkit__chan_wake room;
+	struct shmkit__chan_stats stats;
+	uint8_t reserved[CHAN_LINE];
+};
+
+/* Peer states, in the low byte of shmkit__chan_peer.word; the pid of the
+ * process that set the state is in the bits above. */
+#define PEER_FREE	   0u
+#define PEER_CLAIMING	   1u /* being registered by word's pid */
+#define PEER_ACTIVE	   2u /* registered; pid and start identify it */
+#define PEER_REAPING	   3u /* word's pid is recovering a dead peer's work */
+#define PEER_WORD(pid, st) (((uint64_t)(uint32_t)(pid) << 8) | (st))
+#define PEER_STATE(w)	   ((unsigned)((w)&0xffu))
+#define PEER_PID(w)	   ((int)(uint32_t)((w) >> 8))
+
+struct shmkit__chan_peer {
+	uint64_t word;	   /* PEER_WORD(pid, state) */
+	uint32_t role;	   /* SHMKIT_CHAN_PRODUCER or _CONSUMER */
+	int32_t pid;	   /* the registered process */
+	uint64_t start;	   /* its start time (shmkit__proc_start_time) */
+	uint64_t pos;	   /* broadcast subscriber: next position to read */
+	uint64_t messages; /* committed or released by this peer */
+	uint64_t lost;	   /* broadcast subscriber: messages lost */
+	uint64_t reserved[2];
+};
+
+struct shmkit__chan_slot {
+	uint64_t seq; /* SPSC sequence, MPMC state, broadcast stamp */
+	uint32_t len;
+	uint32_t reserved;
+};
+
+/*
+ * MPMC slot state: lap position (48 bits, compared modulo 2^48), phase,
+ * and the peer that holds the slot while WRITING or READING.
+ */
+#define MPMC_FREE	0u
+#define MPMC_WRITING	1u
+#define MPMC_READY	2u
+#define MPMC_READING	3u
+#define MPMC_SEQ_BITS	48
+#define MPMC_SEQ_MASK	((UINT64_C(1) << MPMC_SEQ_BITS) - 1)
+#define MPMC_OWNER_MASK 0x3fffu
+#define MPMC_STATE(seq, phase, owner)                                          \
+	((((uint64_t)(seq)&MPMC_SEQ_MASK) << 16) | ((uint64_t)(phase) << 14) | \
+	 ((uint64_t)(owner)&MPMC_OWNER_MASK))
+#define MPMC_SEQ(s)   ((s) >> 16)
+#define MPMC_PHASE(s) ((unsigned)(((s) >> 14) & 3u))
+#define MPMC_OWNER(s) ((unsigned)((s)&MPMC_OWNER_MASK))
+
+/* Signed distance a - b between two 48-bit positions. */
+static inline int64_t
+shmkit__mpmc_diff(uint64_t a, uint64_t b)
+{
+	uint64_t d = (a - b) & MPMC_SEQ_MASK;
+
+	return (int64_t)(d << 16) >> 16;
+}
+
+/* The layout a set of (normalised) options gives. */
+struct shmkit__chan_layout {
+	unsigned pattern;
+	unsigned policy;
+	uint64_t msg_max;
+	uint64_t slots;
+	uint64_t stride;
+	unsigned peers_max;
+	uint64_t peers_off;
+	uint64_t slots_off;
+	uint64_t size;
+};
+
+struct shmkit__chan_ops;
+
+/* The process-local handle. */
+struct shmkit_chan {
+	shmkit_seg_t *seg; /* our own segment handle and mapping */
+	struct shmkit__chan_shm *shm;
+	struct shmkit__chan_peer *peers;
+	unsigned char *slots;
+	const struct shmkit__chan_ops *ops;
+	struct shmkit__chan_layout lay; /* validated copy, never re-read */
+	uint64_t mask;			/* lay.slots - 1 */
+	unsigned role;			/* SHMKIT_CHAN_PRODUCER/_CONSUMER */
+	unsigned wait;			/* SHMKIT_CHAN_WAIT_* */
+	unsigned idx;			/* our peer table entry */
+	int pid;
+	struct shmkit__chan_peer *me;
+
+	uint64_t pos;	     /* SPSC/broadcast: our next position */
+	uint64_t cached_min; /* broadcast publisher: slowest subscriber */
+	uint64_t lost;	     /* broadcast: lost, not yet reported */
+	uint64_t last_stuck; /* mono ns of the last dead-peer check */
+	uint64_t scan_at;    /* MPMC: where the next forced scan starts */
+
+	int reserved; /* a reservation is held */
+	uint64_t res_pos;
+	size_t res_len;
+	int peeked; /* a message is peeked */
+	int held;   /* MPMC: a claimed message kept after -EMSGSIZE */
+	uint64_t peek_pos;
+	size_t peek_len;
+
+	struct shmkit__chan_fd *fd; /* shmkit_chan_fd() helper, or NULL */
+};
+
+/*
+ * What differs between patterns. "try" functions make one bounded
+ * attempt: 1 done, 0 not yet (the caller may wait), < 0 an error.
+ */
+struct shmkit__chan_ops {
+	/* Fix up positions a dead predecessor left half-advanced. */
+	int (*open)(struct shmkit_chan *ch);
+	/* Reserve: on 1, ch->res_pos is set. */
+	int (*try_reserve)(struct shmkit_chan *ch);
+	int (*commit)(struct shmkit_chan *ch, size_t len);
+	/* Drop the held reservation (close). */
+	void (*cancel)(struct shmkit_chan *ch);
+	/* Peek: on 1, ch->peek_pos and ch->peek_len are set. */
+	int (*try_peek)(struct shmkit_chan *ch);
+	int (*release)(struct shmkit_chan *ch);
+	/* Give back the peeked message unconsumed (close, -EMSGSIZE). */
+	void (*unpeek)(struct shmkit_chan *ch, int closing);
+	/* Look for a dead peer holding up a waiter: 0 or an error. */
+	int (*stuck)(struct shmkit_chan *ch, int room);
+	/* Recover the slots a dead peer idx held (reaping). */
+	void (*recover)(struct shmkit_chan *ch, unsigned idx);
+};
+
+extern const struct shmkit__chan_ops shmkit__chan_spsc_ops;
+extern const struct shmkit__chan_ops shmkit__chan_mpmc_ops;
+extern const struct shmkit__chan_ops shmkit__chan_bcast_ops;
+
+static inline struct shmkit__chan_slot *
+shmkit__chan_slot(const struct shmkit_chan *ch, uint64_t pos)
+{
+	return (struct shmkit__chan_slot *)(void *)(ch->slots +
+						    (pos & ch->mask) *
+							    ch->lay.stride);
+}
+
+static inline unsigned char *
+shmkit__chan_payload(const struct shmkit_chan *ch, uint64_t pos)
+{
+	return (unsigned char *)shmkit__chan_slot(ch, pos) + CHAN_SLOT_HDR;
+}
+
+/* Add n to a counter in shared memory that only its owner writes.
+ * Relaxed: statistics for inspect; no locked instruction. */
+static inline void
+shmkit__chan_count(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
+/* chan.c: the hash stored in the control block's check field, so that a
+ * scribble that keeps the layout self-consistent is still caught. */
+uint32_t shmkit__chan_ctl_check(const struct shmkit__chan_layout *lay);
+
+/* chan.c: the layout of options (-EINVAL if invalid). */
+int shmkit__chan_layout(struct shmkit__chan_layout *lay,
+			const shmkit_chan_opts_t *opts);
+
+/* Mark the channel BROKEN and return SHMKIT_ECORRUPT. */
+int shmkit__chan_corrupt(struct shmkit_chan *ch, const char *why);
+
+/* 0 while the header says READY, else SHMKIT_ECORRUPT. */
+int shmkit__chan_check(struct shmkit_chan *ch);
+
+/* chan_peer.c */
+int shmkit__chan_register(struct shmkit_chan *ch);
+void shmkit__chan_unregister(struct shmkit_chan *ch);
+/* Reap entry idx if its peer is dead: 1 reaped, 0 not. */
+int shmkit__chan_reap(struct shmkit_chan *ch, unsigned idx);
+/* Reap every dead peer: how many. */
+int shmkit__chan_reap_all(struct shmkit_chan *ch);
+
+/* chan_wait.c */
+typedef int (*shmkit__chan_try_fn)(struct shmkit_chan *ch);
+/* Validate per-call flags and timeout: 0 or -EINVAL. */
+int shmkit__chan_check_wait(const struct timespec *timeout, unsigned flags);
+/* Run try until it succeeds, fails, or the wait ends per timeout/flags.
+ * room: waiting for room (producer) rather than data (consumer). */
+int shmkit__chan_wait(struct shmkit_chan *ch, int room, shmkit__chan_try_fn try,
+		      const struct timespec *timeout, unsigned flags);
+/* Wake sleepers of data (room == 0) or room, if any. The caller's
+ * publishing store before it must be seq_cst (see chan_wait.c). */
+void shmkit__chan_wake(struct shmkit_chan *ch, int room);
+void shmkit__chan_fd_close(struct shmkit_chan *ch);
+/* Register this process for the heavy barrier (once) and turn on the
+ * channel's fallback if that fails. Call before registering a peer. */
+void shmkit__chan_sync_init(struct shmkit_chan *ch);
+/* The two sides of a store-then-load pairing (chan_wait.c): light after
+ * the frequent side's store (sync: the word the fallback RMW uses),
+ * heavy after the rare side's RMW on that same word. */
+void shmkit__chan_light(struct shmkit_chan *ch, uint32_t *sync);
+void shmkit__chan_heavy(struct shmkit_chan *ch);
+void shmkit__chan_cpu_relax(void);
+
+#endif /* SHMKIT_CHAN_IMPL_H */

@@ -1,0 +1,153 @@
+/*
+ * The data path of <shmkit/chan.h>: reserve/commit, peek/release and the
+ * copying send/recv built on them. Each call checks its arguments and the
+ * handle's state here, then hands the ring work to its pattern's ops
+ * (chan_queue.c, chan_bcast.c) and the waiting to chan_wait.c.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include "chan/chan_impl.h"
+
+/* recv retries after a message overwritten while being copied; each
+ * retry follows a publisher that is lapping us, so a few suffice. */
+#define RECV_TRIES 64
+
+SHMKIT_API int
+shmkit_chan_reserve(shmkit_chan_t *ch, size_t len, void **buf,
+		    const struct timespec *timeout, unsigned flags)
+{
+	int rc;
+
+	if (ch == NULL || buf == NULL || ch->role != SHMKIT_CHAN_PRODUCER ||
+	    ch->reserved || len > ch->lay.msg_max)
+		return -EINVAL;
+	rc = shmkit__chan_check_wait(timeout, flags);
+	if (rc < 0)
+		return rc;
+	rc = shmkit__chan_check(ch);
+	if (rc < 0)
+		return rc;
+	rc = shmkit__chan_wait(ch, 1, ch->ops->try_reserve, timeout, flags);
+	if (rc < 0)
+		return rc;
+	ch->reserved = 1;
+	ch->res_len = len;
+	*buf = shmkit__chan_payload(ch, ch->res_pos);
+	return 0;
+}
+
+SHMKIT_API int
+shmkit_chan_commit(shmkit_chan_t *ch, size_t len)
+{
+	if (ch == NULL || !ch->reserved || len > ch->res_len)
+		return -EINVAL;
+	ch->reserved = 0;
+	if (shmkit__chan_check(ch) < 0)
+		return SHMKIT_ECORRUPT;
+	return ch->ops->commit(ch, len);
+}
+
+SHMKIT_API int
+shmkit_chan_send(shmkit_chan_t *ch, const void *msg, size_t len,
+		 const struct timespec *timeout, unsigned flags)
+{
+	void *buf;
+	int rc;
+
+	if (msg == NULL && len > 0)
+		return -EINVAL;
+	rc = shmkit_chan_reserve(ch, len, &buf, timeout, flags);
+	if (rc < 0)
+		return rc;
+	if (len > 0)
+		memcpy(buf, msg, len);
+	return shmkit_chan_commit(ch, len);
+}
+
+/* Hand out and forget the losses counted since the last report. */
+static int
+take_lost(shmkit_chan_t *ch)
+{
+	uint64_t n = ch->lost;
+
+	ch->lost = 0;
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+SHMKIT_API int
+shmkit_chan_peek(shmkit_chan_t *ch, const void **msg, size_t *len,
+		 const struct timespec *timeout, unsigned flags)
+{
+	int rc;
+
+	if (ch == NULL || msg == NULL || len == NULL ||
+	    ch->role != SHMKIT_CHAN_CONSUMER || ch->peeked)
+		return -EINVAL;
+	rc = shmkit__chan_check_wait(timeout, flags);
+	if (rc < 0)
+		return rc;
+	rc = shmkit__chan_check(ch);
+	if (rc < 0)
+		return rc;
+	rc = shmkit__chan_wait(ch, 0, ch->ops->try_peek, timeout, flags);
+	if (rc < 0)
+		return rc;
+	ch->peeked = 1;
+	*msg = shmkit__chan_payload(ch, ch->peek_pos);
+	*len = ch->peek_len;
+	return take_lost(ch);
+}
+
+SHMKIT_API int
+shmkit_chan_release(shmkit_chan_t *ch)
+{
+	if (ch == NULL || !ch->peeked)
+		return -EINVAL;
+	ch->peeked = 0;
+	if (shmkit__chan_check(ch) < 0)
+		return SHMKIT_ECORRUPT;
+	return ch->ops->release(ch);
+}
+
+SHMKIT_API int
+shmkit_chan_recv(shmkit_chan_t *ch, void *buf, size_t cap, size_t *len,
+		 const struct timespec *timeout, unsigned flags)
+{
+	uint64_t lost = 0;
+	const void *m;
+	size_t n;
+	int rc, i;
+
+	if (ch == NULL || len == NULL || (buf == NULL && cap > 0))
+		return -EINVAL;
+	for (i = 0; i < RECV_TRIES; i++) {
+		rc = shmkit_chan_peek(ch, &m, &n, timeout, flags);
+		if (rc < 0)
+			break;
+		lost += (uint64_t)rc;
+		if (n > cap) {
+			ch->ops->unpeek(ch, 0);
+			ch->peeked = 0;
+			ch->lost += lost; /* reported with the next message */
+			*len = n;
+			return -EMSGSIZE;
+		}
+		if (n > 0)
+			memcpy(buf, m, n);
+		rc = shmkit_chan_release(ch);
+		if (rc == -ESTALE) {
+			lost++; /* torn copy: counted as lost, take the next */
+			continue;
+		}
+		if (rc < 0)
+			break;
+		*len = n;
+		return lost > INT_MAX ? INT_MAX : (int)lost;
+	}
+	if (i == RECV_TRIES)
+		rc = -EAGAIN;
+	ch->lost += lost; /* not reported yet: the next success says it */
+	return rc;
+}

@@ -1,0 +1,559 @@
+/*
+ * The queue patterns: SPSC and MPMC rings of slots, where each message
+ * goes to exactly one consumer.
+ *
+ * SPSC. Each slot has a sequence word, written by the producer only:
+ * seq == pos + 1 means "message pos committed". The consumer polls the
+ * sequence of the slot it is about to read, which lies on the same cache
+ * line as the start of the message, and publishes its progress in the
+ * head, on its own line; the producer keeps a copy of the head and reads
+ * the real one only when that copy says the ring is full. So per small
+ * message one cache line goes from producer to consumer, and nothing
+ * comes back until the producer needs room. The producer persists its
+ * next position in the tail after each sequence store, so a restarted
+ * producer carries on where the dead one stopped (one killed between the
+ * two stores is fixed up at open: the sequence tells); the head is the
+ * consumer's persisted position, advanced only by release.
+ *
+ * MPMC. The slot word packs a 48-bit lap position, a phase (FREE,
+ * WRITING, READY, READING) and the peer holding the slot; a producer or
+ * consumer claims a slot with a CAS on that word, then helps the shared
+ * tail or head past it with a CAS (anyone who sees a claimed slot at the
+ * shared position helps). A slot held by a dead peer is recovered by
+ * reaping (chan_peer.c): WRITING becomes FREE for the next lap (the
+ * half-written message is skipped) and READING becomes READY again
+ * behind the head, counted in stats.redeliver; consumers that see that
+ * count scan the ring for such slots first. Delivery order across
+ * consumers is therefore not promised; from one producer to one consumer
+ * it is FIFO unless a message was redelivered.
+ *
+ * Memory orders. SPSC publishes with release stores and reads with
+ * acquire loads: the message written before a commit is visible to the
+ * consumer that sees the sequence, and the message read before a release
+ * is done before the producer, having seen the head, reuses the slot.
+ * No locked instruction per message (see chan_wait.c for why that
+ * matters and how sleepers are still woken). MPMC claims with seq_cst
+ * CASes (acquire and release for the same reasons; a CAS is a locked
+ * instruction whatever its order) and loads slot words seq_cst, which
+ * costs what acquire does on x86 and arm64.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "chan/chan_impl.h"
+
+/* ---- SPSC ---- */
+
+static int
+spsc_open(struct shmkit_chan *ch)
+{
+	struct shmkit__chan_shm *sh = ch->shm;
+	uint64_t n = ch->lay.slots, t, h, i;
+
+	/* Acquire: pairs with the release stores of the positions by the
+	 * previous holders of the roles. */
+	t = __atomic_load_n(&sh->tail.pos, __ATOMIC_ACQUIRE);
+	h = __atomic_load_n(&sh->head.pos, __ATOMIC_ACQUIRE);
+	if (t - h > n)
+		return shmkit__chan_corrupt(ch, "spsc positions");
+	if (ch->role == SHMKIT_CHAN_PRODUCER) {
+		/* A producer killed after its sequence store and before its
+		 * tail store committed one more message than the tail says. */
+		for (i = 0; i < n && t - h < n; i++) {
+			/* Acquire: as the consumer's in spsc_try_peek(). */
+			if (__atomic_load_n(&shmkit__chan_slot(ch, t)->seq,
+					    __ATOMIC_ACQUIRE) != t + 1)
+				break;
+			t++;
+		}
+		/* Release: pairs with the acquire load above by the next
+		 * producer. */
+		__atomic_store_n(&sh->tail.pos, t, __ATOMIC_RELEASE);
+		ch->pos = t;
+		ch->cached_min = h;
+	} else {
+		ch->pos = h;
+	}
+	return 0;
+}
+
+static int
+spsc_try_reserve(struct shmkit_chan *ch)
+{
+	uint64_t pos = ch->pos, n = ch->lay.slots;
+
+	/* The consumer's position is read only when the copy we keep says
+	 * the ring is full: the producer does not touch the consumer's line
+	 * per message, nor read the slot it is about to overwrite. */
+	if (pos - ch->cached_min >= n) {
+		/* Acquire: pairs with the consumer's release store in
+		 * spsc_release() (its reads of the old message are done);
+		 * also the re-check of the wake protocol (chan_wait.c). */
+		ch->cached_min =
+			__atomic_load_n(&ch->shm->head.pos, __ATOMIC_ACQUIRE);
+		if (pos - ch->cached_min > n)
+			return shmkit__chan_corrupt(ch, "spsc head");
+		if (pos - ch->cached_min == n)
+			return 0; /* full */
+	}
+	ch->res_pos = pos;
+	return 1;
+}
+
+static int
+spsc_commit(struct shmkit_chan *ch, size_t len)
+{
+	struct shmkit__chan_slot *sl = shmkit__chan_slot(ch, ch->res_pos);
+
+	/* Relaxed: published by the release below. */
+	__atomic_store_n(&sl->len, (uint32_t)len, __ATOMIC_RELAXED);
+	/* Release: publishes the message and its length to the consumer's
+	 * acquire load in spsc_try_peek(); the publishing store of the wake
+	 * protocol (chan_wait.c), whose light barrier follows in wake(). */
+	__atomic_store_n(&sl->seq, ch->res_pos + 1, __ATOMIC_RELEASE);
+	ch->pos = ch->res_pos + 1;
+	/* Release: a restarted producer's acquire load in spsc_open(). */
+	__atomic_store_n(&ch->shm->tail.pos, ch->pos, __ATOMIC_RELEASE);
+	shmkit__chan_count(&ch->me->messages, 1);
+	shmkit__chan_wake(ch, 0);
+	return 0;
+}
+
+static void
+spsc_cancel(struct shmkit_chan *ch)
+{
+	(void)ch; /* nothing was published */
+}
+
+static int
+spsc_try_peek(struct shmkit_chan *ch)
+{
+	uint64_t pos = ch->pos, n = ch->lay.slots, len;
+	struct shmkit__chan_slot *sl = shmkit__chan_slot(ch, pos);
+	/* Acquire: pairs with the release in spsc_commit(); also the
+	 * re-check of the wake protocol. This word shares its cache line
+	 * with the start of the message: one line moves per small message. */
+	uint64_t s = __atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE);
+
+	if (s == pos + 1) {
+		/* Relaxed: published by the sequence; read once. */
+		len = __atomic_load_n(&sl->len, __ATOMIC_RELAXED);
+		if (len > ch->lay.msg_max)
+			return shmkit__chan_corrupt(ch, "spsc length");
+		ch->peek_pos = pos;
+		ch->peek_len = (size_t)len;
+		return 1;
+	}
+	/* Empty: the slot still holds last lap's message, or none yet. */
+	if (s == pos + 1 - n || (s == 0 && pos < n))
+		return 0;
+	return shmkit__chan_corrupt(ch, "spsc slot sequence");
+}
+
+static int
+spsc_release(struct shmkit_chan *ch)
+{
+	ch->pos = ch->peek_pos + 1;
+	/* Release: orders our reads of the message before the producer's
+	 * reuse of the slot (pairs with the acquire load in
+	 * spsc_try_reserve()); the publishing store of the wake protocol.
+	 * It also persists our position for a restarted consumer. */
+	__atomic_store_n(&ch->shm->head.pos, ch->pos, __ATOMIC_RELEASE);
+	shmkit__chan_count(&ch->me->messages, 1);
+	shmkit__chan_wake(ch, 1);
+	return 0;
+}
+
+static void
+spsc_unpeek(struct shmkit_chan *ch, int closing)
+{
+	(void)ch; /* the position never moved: the message stays */
+	(void)closing;
+}
+
+static int
+spsc_stuck(struct shmkit_chan *ch, int room)
+{
+	(void)ch; /* a dead SPSC peer holds nothing; its successor resumes */
+	(void)room;
+	return 0;
+}
+
+static void
+spsc_recover(struct shmkit_chan *ch, unsigned idx)
+{
+	(void)ch;
+	(void)idx;
+}
+
+const struct shmkit__chan_ops shmkit__chan_spsc_ops = {
+	.open = spsc_open,
+	.try_reserve = spsc_try_reserve,
+	.commit = spsc_commit,
+	.cancel = spsc_cancel,
+	.try_peek = spsc_try_peek,
+	.release = spsc_release,
+	.unpeek = spsc_unpeek,
+	.stuck = spsc_stuck,
+	.recover = spsc_recover,
+};
+
+/* ---- MPMC ---- */
+
+/* Bound on the attempts of one try: each failed CAS means another peer
+ * made progress, so this only caps a call's share of a busy ring. */
+#define MPMC_TRIES(ch) ((ch)->lay.slots * 2 + 64)
+
+/* Validate slot word s seen at index of position pos. */
+static int
+mpmc_sane(const struct shmkit_chan *ch, uint64_t s, uint64_t pos)
+{
+	unsigned ph = MPMC_PHASE(s);
+
+	if ((MPMC_SEQ(s) & ch->mask) != (pos & ch->mask))
+		return 0;
+	if ((ph == MPMC_WRITING || ph == MPMC_READING) &&
+	    MPMC_OWNER(s) >= ch->lay.peers_max)
+		return 0;
+	return 1;
+}
+
+static int
+mpmc_open(struct shmkit_chan *ch)
+{
+	(void)ch; /* positions are shared and self-repairing */
+	return 0;
+}
+
+/* Help the shared position from pos to pos + 1. */
+static void
+help(uint64_t *shared, uint64_t pos)
+{
+	/* Seq_cst: positions are hints, the slot words decide; seq_cst
+	 * keeps the reasoning simple (a loaded position never runs ahead of
+	 * a slot claim that made it). */
+	__atomic_compare_exchange_n(shared, &pos, (pos + 1) & MPMC_SEQ_MASK, 0,
+				    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+}
+
+static int
+mpmc_try_reserve(struct shmkit_chan *ch)
+{
+	struct shmkit__chan_shm *sh = ch->shm;
+	uint64_t t, s, i, *word;
+	int64_t d;
+
+	for (i = 0; i < MPMC_TRIES(ch); i++) {
+		/* Seq_cst: see help(). */
+		t = __atomic_load_n(&sh->tail.pos, __ATOMIC_SEQ_CST) &
+		    MPMC_SEQ_MASK;
+		word = &shmkit__chan_slot(ch, t)->seq;
+		/* Seq_cst: acquire pairs with the consumer's release CAS in
+		 * mpmc_release(); also the wake protocol's re-check. */
+		s = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+		if (!mpmc_sane(ch, s, t))
+			return shmkit__chan_corrupt(ch, "mpmc slot (producer)");
+		d = shmkit__mpmc_diff(MPMC_SEQ(s), t);
+		if (d == 0 && MPMC_PHASE(s) == MPMC_FREE) {
+			/* Seq_cst: acquire as above; the claim is then
+			 * helped along the tail. */
+			if (__atomic_compare_exchange_n(
+				    word, &s,
+				    MPMC_STATE(t, MPMC_WRITING, ch->idx), 0,
+				    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+				help(&sh->tail.pos, t);
+				ch->res_pos = t;
+				return 1;
+			}
+			continue;
+		}
+		if (d == 0 || (d > 0 && d % (int64_t)ch->lay.slots == 0)) {
+			help(&sh->tail.pos, t); /* claimed, or tail behind */
+			continue;
+		}
+		if (d == -(int64_t)ch->lay.slots && MPMC_PHASE(s) != MPMC_FREE)
+			return 0; /* full: last lap's message still there */
+		return shmkit__chan_corrupt(ch, "mpmc slot lap (producer)");
+	}
+	return 0;
+}
+
+static int
+mpmc_commit(struct shmkit_chan *ch, size_t len)
+{
+	struct shmkit__chan_slot *sl = shmkit__chan_slot(ch, ch->res_pos);
+	uint64_t s = MPMC_STATE(ch->res_pos, MPMC_WRITING, ch->idx);
+
+	/* Relaxed: published by the release below. */
+	__atomic_store_n(&sl->len, (uint32_t)len, __ATOMIC_RELAXED);
+	/* Seq_cst: release publishes the message and length to the
+	 * consumer's acquire CAS in mpmc_try_peek(); the publishing store
+	 * of the wake protocol. Failure: someone took our slot, which only
+	 * a scribble can do. */
+	if (!__atomic_compare_exchange_n(&sl->seq, &s,
+					 MPMC_STATE(ch->res_pos, MPMC_READY, 0),
+					 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return shmkit__chan_corrupt(ch, "mpmc slot taken (commit)");
+	/* Relaxed: statistics. */
+	__atomic_fetch_add(&ch->shm->stats.committed, 1, __ATOMIC_RELAXED);
+	shmkit__chan_count(&ch->me->messages, 1);
+	shmkit__chan_wake(ch, 0);
+	return 0;
+}
+
+/* Skip a WRITING slot of position pos held by owner: the next lap may
+ * use it, consumers step over it. */
+static void
+mpmc_skip(struct shmkit_chan *ch, uint64_t pos, unsigned owner)
+{
+	uint64_t s = MPMC_STATE(pos, MPMC_WRITING, owner);
+
+	/* Seq_cst: publishing for the wake protocol; release so the next
+	 * lap's producer acquires a settled slot. */
+	if (__atomic_compare_exchange_n(
+		    &shmkit__chan_slot(ch, pos)->seq, &s,
+		    MPMC_STATE(pos + ch->lay.slots, MPMC_FREE, 0), 0,
+		    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+		/* Relaxed: statistics. */
+		__atomic_fetch_add(&ch->shm->stats.skipped, 1,
+				   __ATOMIC_RELAXED);
+		shmkit__chan_wake(ch, 0);
+		shmkit__chan_wake(ch, 1);
+	}
+}
+
+/* Make a READING slot of position pos held by owner deliverable again. */
+static void
+mpmc_requeue(struct shmkit_chan *ch, uint64_t pos, unsigned owner)
+{
+	uint64_t s = MPMC_STATE(pos, MPMC_READING, owner);
+
+	/* Seq_cst: as in mpmc_skip(). */
+	if (__atomic_compare_exchange_n(&shmkit__chan_slot(ch, pos)->seq, &s,
+					MPMC_STATE(pos, MPMC_READY, 0), 0,
+					__ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+		/* Seq_cst: after the slot turned READY, so a consumer that
+		 * sees the count finds the slot (mpmc_redelivered()). */
+		__atomic_fetch_add(&ch->shm->stats.redeliver, 1,
+				   __ATOMIC_SEQ_CST);
+		shmkit__chan_wake(ch, 0);
+	}
+}
+
+static void
+mpmc_cancel(struct shmkit_chan *ch)
+{
+	mpmc_skip(ch, ch->res_pos, ch->idx);
+}
+
+/* Slots a waiting consumer looks at per check when no hint says a
+ * message was put back (see mpmc_stuck()). */
+#define SCAN_WINDOW 1024u
+
+/* Claim a READY slot left behind the head by a dead consumer: 1 if one
+ * was claimed (ch->peek_* set), 0 if none, < 0 corrupt. With the hint
+ * set, the whole ring is searched; forced without it, the next window. */
+static int
+mpmc_redelivered(struct shmkit_chan *ch, int force)
+{
+	struct shmkit__chan_shm *sh = ch->shm;
+	uint64_t r, h, i, j, s, q, len, *word;
+	uint64_t start = 0, n = ch->lay.slots;
+	int64_t behind;
+
+	/* Seq_cst: pairs with the increment in mpmc_requeue(). */
+	r = __atomic_load_n(&sh->stats.redeliver, __ATOMIC_SEQ_CST);
+	if (r == 0 && !force)
+		return 0;
+	if (r == 0) {
+		/* No hint: look at a window per call, not at a whole big
+		 * ring every time a consumer waits. */
+		start = ch->scan_at;
+		n = ch->lay.slots < SCAN_WINDOW ? ch->lay.slots : SCAN_WINDOW;
+		ch->scan_at = (start + n) & ch->mask;
+	}
+	h = __atomic_load_n(&sh->head.pos, __ATOMIC_SEQ_CST) & MPMC_SEQ_MASK;
+	for (j = 0; j < n; j++) {
+		i = (start + j) & ch->mask;
+		word = &shmkit__chan_slot(ch, i)->seq;
+		/* Seq_cst: acquire pairs with the CAS that made it READY. */
+		s = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+		if (MPMC_PHASE(s) != MPMC_READY || !mpmc_sane(ch, s, i))
+			continue;
+		q = MPMC_SEQ(s);
+		behind = shmkit__mpmc_diff(h, q);
+		if (behind < 1 || behind > (int64_t)ch->lay.slots)
+			continue;
+		/* Seq_cst: acquire, as a normal claim. */
+		if (!__atomic_compare_exchange_n(
+			    word, &s, MPMC_STATE(q, MPMC_READING, ch->idx), 0,
+			    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+			continue;
+		/* Relaxed: a hint; never below zero. */
+		r = __atomic_load_n(&sh->stats.redeliver, __ATOMIC_RELAXED);
+		while (r > 0 && !__atomic_compare_exchange_n(
+					&sh->stats.redeliver, &r, r - 1, 0,
+					__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			;
+		/* Relaxed: published by the slot word; read once. */
+		len = __atomic_load_n(&shmkit__chan_slot(ch, q)->len,
+				      __ATOMIC_RELAXED);
+		ch->peek_pos = q;
+		ch->peek_len = (size_t)len;
+		if (len > ch->lay.msg_max)
+			return shmkit__chan_corrupt(ch, "mpmc length");
+		return 1;
+	}
+	/* None left: clear the hint unless it moved meanwhile (a requeue
+	 * after our load of it made its slot READY before the increment,
+	 * so our scan may have missed it only if the count moved). */
+	if (r != 0)
+		__atomic_compare_exchange_n(&sh->stats.redeliver, &r, 0, 0,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int
+mpmc_try_peek(struct shmkit_chan *ch)
+{
+	struct shmkit__chan_shm *sh = ch->shm;
+	uint64_t h, s, i, len, *word;
+	int64_t d;
+	int rc;
+
+	if (ch->held) {
+		ch->held = 0;
+		return 1; /* kept from a recv that gave -EMSGSIZE */
+	}
+	rc = mpmc_redelivered(ch, 0);
+	if (rc != 0)
+		return rc;
+	for (i = 0; i < MPMC_TRIES(ch); i++) {
+		/* Seq_cst: see help(). */
+		h = __atomic_load_n(&sh->head.pos, __ATOMIC_SEQ_CST) &
+		    MPMC_SEQ_MASK;
+		word = &shmkit__chan_slot(ch, h)->seq;
+		/* Seq_cst: acquire pairs with the release CAS in
+		 * mpmc_commit(); also the wake protocol's re-check. */
+		s = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+		if (!mpmc_sane(ch, s, h))
+			return shmkit__chan_corrupt(ch, "mpmc slot (consumer)");
+		d = shmkit__mpmc_diff(MPMC_SEQ(s), h);
+		if (d == 0 && MPMC_PHASE(s) == MPMC_READY) {
+			if (!__atomic_compare_exchange_n(
+				    word, &s,
+				    MPMC_STATE(h, MPMC_READING, ch->idx), 0,
+				    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+				continue;
+			help(&sh->head.pos, h);
+			/* Relaxed: published by the slot word; read once. */
+			len = __atomic_load_n(&shmkit__chan_slot(ch, h)->len,
+					      __ATOMIC_RELAXED);
+			ch->peek_pos = h;
+			ch->peek_len = (size_t)len;
+			if (len > ch->lay.msg_max)
+				return shmkit__chan_corrupt(ch, "mpmc length");
+			return 1;
+		}
+		if (d == 0 && MPMC_PHASE(s) == MPMC_READING) {
+			help(&sh->head.pos, h);
+			continue;
+		}
+		if (d == 0)
+			return 0; /* FREE or WRITING: nothing yet */
+		if (d > 0 && d % (int64_t)ch->lay.slots == 0) {
+			help(&sh->head.pos, h); /* consumed or skipped */
+			continue;
+		}
+		if (d == -(int64_t)ch->lay.slots &&
+		    (MPMC_PHASE(s) == MPMC_READING ||
+		     MPMC_PHASE(s) == MPMC_READY))
+			return 0; /* last lap's message still held */
+		return shmkit__chan_corrupt(ch, "mpmc slot lap (consumer)");
+	}
+	return 0;
+}
+
+static int
+mpmc_release(struct shmkit_chan *ch)
+{
+	uint64_t pos = ch->peek_pos;
+	uint64_t s = MPMC_STATE(pos, MPMC_READING, ch->idx);
+
+	/* Seq_cst: release orders our reads of the message before the
+	 * producer's reuse (pairs with its acquire load); the publishing
+	 * store of the wake protocol. */
+	if (!__atomic_compare_exchange_n(
+		    &shmkit__chan_slot(ch, pos)->seq, &s,
+		    MPMC_STATE(pos + ch->lay.slots, MPMC_FREE, 0), 0,
+		    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return shmkit__chan_corrupt(ch, "mpmc slot taken (release)");
+	/* Relaxed: statistics. */
+	__atomic_fetch_add(&ch->shm->stats.released, 1, __ATOMIC_RELAXED);
+	shmkit__chan_count(&ch->me->messages, 1);
+	shmkit__chan_wake(ch, 1);
+	return 0;
+}
+
+static void
+mpmc_unpeek(struct shmkit_chan *ch, int closing)
+{
+	if (closing)
+		mpmc_requeue(ch, ch->peek_pos, ch->idx);
+	else
+		ch->held = 1; /* ours still: the next peek returns it */
+}
+
+static int
+mpmc_stuck(struct shmkit_chan *ch, int room)
+{
+	uint64_t *pos = room ? &ch->shm->tail.pos : &ch->shm->head.pos;
+	uint64_t p, s;
+	unsigned ph;
+
+	/* Seq_cst: as the loads in the try functions. */
+	p = __atomic_load_n(pos, __ATOMIC_SEQ_CST) & MPMC_SEQ_MASK;
+	s = __atomic_load_n(&shmkit__chan_slot(ch, p)->seq, __ATOMIC_SEQ_CST);
+	ph = MPMC_PHASE(s);
+	if ((ph == MPMC_WRITING || ph == MPMC_READING) &&
+	    MPMC_OWNER(s) < ch->lay.peers_max && MPMC_OWNER(s) != ch->idx)
+		shmkit__chan_reap(ch, MPMC_OWNER(s));
+	/* A waiting consumer also looks for redelivered messages whatever
+	 * the hint says, so a hint lost to a scribble costs a slice, not
+	 * the message. The next try claims what this finds. */
+	if (!room && mpmc_redelivered(ch, 1) == 1) {
+		ch->held = 1;
+		return 0;
+	}
+	return 0;
+}
+
+static void
+mpmc_recover(struct shmkit_chan *ch, unsigned idx)
+{
+	uint64_t i, s;
+
+	for (i = 0; i < ch->lay.slots; i++) {
+		/* Seq_cst: as the loads in the try functions. */
+		s = __atomic_load_n(&shmkit__chan_slot(ch, i)->seq,
+				    __ATOMIC_SEQ_CST);
+		if (MPMC_OWNER(s) != idx || !mpmc_sane(ch, s, i))
+			continue;
+		if (MPMC_PHASE(s) == MPMC_WRITING)
+			mpmc_skip(ch, MPMC_SEQ(s), idx);
+		else if (MPMC_PHASE(s) == MPMC_READING)
+			mpmc_requeue(ch, MPMC_SEQ(s), idx);
+	}
+}
+
+const struct shmkit__chan_ops shmkit__chan_mpmc_ops = {
+	.open = mpmc_open,
+	.try_reserve = mpmc_try_reserve,
+	.commit = mpmc_commit,
+	.cancel = mpmc_cancel,
+	.try_peek = mpmc_try_peek,
+	.release = mpmc_release,
+	.unpeek = mpmc_unpeek,
+	.stuck = mpmc_stuck,
+	.recover = mpmc_recover,
+};

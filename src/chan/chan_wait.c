@@ -1,0 +1,454 @@
+/*
+ * How channel handles wait: spinning, sleeping on a futex, waking, and
+ * the pollable descriptor of shmkit_chan_fd().
+ *
+ * Every wait is a loop around a pattern's "try" function, which makes one
+ * bounded attempt. BUSY handles only spin; ADAPTIVE handles spin a few
+ * microseconds, then sleep; BLOCK handles sleep at once. Sleeps are cut
+ * into slices, and between slices (and every STUCK_NS while spinning) the
+ * waiter looks for a dead peer holding it up and re-checks the header, so
+ * neither a dead peer nor a scribbled channel keeps it past its timeout.
+ *
+ * Lost wake-ups (Dekker, made asymmetric). There are two wake words,
+ * "data" (consumers sleep on it) and "room" (producers), each with a
+ * count of sleepers. A waiter increments the count (a seq_cst RMW), then
+ * runs a heavy barrier, then reads the wake word and runs try again; a
+ * waker makes its change (a release store the try functions read), runs
+ * a light barrier, then reads the count. The pair must order each side's
+ * store before its load, or the waiter may sleep on a change the waker
+ * thought nobody waited for.
+ *
+ * The light side runs on every message, so it must not be a locked
+ * instruction: one drains the store buffer and stalls the producer on
+ * each message's cache-line transfer (measured: 64-byte throughput falls
+ * from tens of millions of messages a second to under ten). So in the
+ * common case the light barrier is only a compiler barrier, and the heavy
+ * side is membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), which makes every
+ * running thread of every registered process (each process registers
+ * when it opens its first handle) execute a full barrier before it
+ * returns: as if every waker had a full barrier between its store and its
+ * load (the pairing membarrier(2) describes). It costs about a
+ * microsecond, once per sleep, never per message.
+ *
+ * Fallback. A process that cannot register sets the channel's "nomb"
+ * flags at open; from then on every light barrier is a seq_cst RMW on the
+ * sleep count itself, and the waiter's own seq_cst increment of that
+ * count pairs with it through the count's modification order (whichever
+ * RMW comes second reads from, and synchronises with, the first), so
+ * membarrier is not needed. A waker that read the flag just before it
+ * was set can still miss a sleeper once: the sleep slice bounds that.
+ *
+ * The futex closes the rest: the waiter reads the word after its
+ * barrier, so a bump after that makes FUTEX_WAIT return at once. Nobody
+ * asleep: no system call.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "chan/chan_impl.h"
+#include "sync/futex.h"
+#include "sync/sync_impl.h"
+
+#define NS_PER_SEC 1000000000LL
+/* Spins before an adaptive waiter sleeps (a few microseconds), and
+ * between clock checks of a busy one. */
+#define SPIN_ITERS 2048
+/* Longest single sleep: bounds how late a waiter notices a dead peer or
+ * a wake-up lost by a waker that died between its change and its wake. */
+#define SLICE_NS (50LL * 1000000LL)
+/* How often a waiter looks for a dead peer holding it up. */
+#define STUCK_NS (20LL * 1000000LL)
+
+#define CALL_FLAGS                                                             \
+	(SHMKIT_WAIT_ABSTIME | SHMKIT_WAIT_REALTIME | SHMKIT_WAIT_INTR |       \
+	 SHMKIT_CHAN_NONBLOCK)
+
+void
+shmkit__chan_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+int
+shmkit__chan_check_wait(const struct timespec *timeout, unsigned flags)
+{
+	if (flags & ~CALL_FLAGS)
+		return -EINVAL;
+	if (timeout != NULL && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
+				timeout->tv_nsec >= NS_PER_SEC))
+		return -EINVAL;
+	return 0;
+}
+
+static struct shmkit__chan_wake *
+wake_of(struct shmkit_chan *ch, int room)
+{
+	return room ? &ch->shm->room : &ch->shm->data;
+}
+
+/* This process is registered for the heavy barrier: the pid that
+ * registered (registration is per process; a forked child does it
+ * again when it opens its own handles). */
+static int mb_pid;
+static int mb_ok;
+
+/* Turn the fallback on for everyone on this channel. */
+static void
+set_nomb(struct shmkit_chan *ch)
+{
+	/* Seq_cst: the flag must be visible before our own waits rely on
+	 * the RMW pairing; rare, so the cost is irrelevant. */
+	__atomic_store_n(&ch->shm->data.nomb, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ch->shm->room.nomb, 1, __ATOMIC_SEQ_CST);
+}
+
+void
+shmkit__chan_sync_init(struct shmkit_chan *ch)
+{
+	/* Relaxed (all three): process-local flags; registering twice is
+	 * harmless, and a thread that sees mb_ok set registered itself or
+	 * saw another thread do it before opening its handle. */
+	if (__atomic_load_n(&mb_pid, __ATOMIC_RELAXED) != ch->pid) {
+		__atomic_store_n(
+			&mb_ok,
+			syscall(SYS_membarrier,
+				MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0,
+				0) == 0,
+			__ATOMIC_RELAXED);
+		__atomic_store_n(&mb_pid, ch->pid, __ATOMIC_RELAXED);
+	}
+	if (!__atomic_load_n(&mb_ok, __ATOMIC_RELAXED)) {
+		SHMKIT_DEBUG("chan", "no membarrier: slower wake-ups");
+		set_nomb(ch);
+	}
+}
+
+/* 1 when a compiler barrier is enough on the light side. */
+static int
+light_is_free(const struct shmkit__chan_wake *wk)
+{
+	/* Relaxed: a flag that only ever goes 0 -> 1; see the file comment
+	 * for the one late reader. */
+	return __atomic_load_n(&mb_ok, __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&wk->nomb, __ATOMIC_RELAXED);
+}
+
+void
+shmkit__chan_light(struct shmkit_chan *ch, uint32_t *sync)
+{
+	if (light_is_free(&ch->shm->data)) {
+		/* Pairs with membarrier() in shmkit__chan_heavy(). */
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		return;
+	}
+	/* Seq_cst: pairs with the waiter's RMW on the same word. */
+	__atomic_fetch_add(sync, 0, __ATOMIC_SEQ_CST);
+}
+
+void
+shmkit__chan_heavy(struct shmkit_chan *ch)
+{
+	/* Relaxed: see light_is_free(). */
+	if (__atomic_load_n(&ch->shm->data.nomb, __ATOMIC_RELAXED) &&
+	    __atomic_load_n(&ch->shm->room.nomb, __ATOMIC_RELAXED))
+		return; /* every waker uses the RMW pairing */
+	if (!__atomic_load_n(&mb_ok, __ATOMIC_RELAXED) ||
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) < 0)
+		set_nomb(ch);
+}
+
+/* Nanoseconds left until deadline on its clock (<= 0: passed). */
+static int64_t
+left_ns(const struct timespec *deadline, int realtime)
+{
+	struct timespec now;
+
+	clock_gettime(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &now);
+	return ((int64_t)deadline->tv_sec - (int64_t)now.tv_sec) * NS_PER_SEC +
+	       (deadline->tv_nsec - now.tv_nsec);
+}
+
+/* One sleep of at most max_ns; returns try's verdict, or 0 after the
+ * sleep, or -EINTR when asked for and a handler ran. */
+static int
+sleep_once(struct shmkit_chan *ch, int room, shmkit__chan_try_fn try,
+	   int64_t max_ns, unsigned flags)
+{
+	struct shmkit__chan_wake *wk = wake_of(ch, room);
+	struct timespec abs;
+	uint64_t now;
+	uint32_t w;
+	int rc, frc = 0;
+
+	/* Seq_cst: the waiter's half of the pairing described at the top
+	 * of the file: count ourselves, barrier, then read the word and
+	 * re-check. */
+	__atomic_fetch_add(&wk->sleepers, 1, __ATOMIC_SEQ_CST);
+	shmkit__chan_heavy(ch);
+	w = __atomic_load_n(&wk->word, __ATOMIC_SEQ_CST);
+	rc = try(ch);
+	if (rc == 0) {
+		if (max_ns > SLICE_NS)
+			max_ns = SLICE_NS;
+		now = shmkit__mono_ns() + (uint64_t)max_ns;
+		abs.tv_sec = (time_t)(now / NS_PER_SEC);
+		abs.tv_nsec = (long)(now % NS_PER_SEC);
+		frc = shmkit__futex_wait(&wk->word, w, &abs, 0,
+					 SHMKIT__FUTEX_BIT_WAITER);
+	}
+	/* Relaxed: leaving publishes nothing; a waker that still counts us
+	 * only makes a needless FUTEX_WAKE. */
+	__atomic_fetch_sub(&wk->sleepers, 1, __ATOMIC_RELAXED);
+	if (rc != 0)
+		return rc;
+	if (frc == -EINTR && (flags & SHMKIT_WAIT_INTR))
+		return -EINTR;
+	return 0;
+}
+
+int
+shmkit__chan_wait(struct shmkit_chan *ch, int room, shmkit__chan_try_fn try,
+		  const struct timespec *timeout, unsigned flags)
+{
+	int realtime =
+		(flags & SHMKIT_WAIT_ABSTIME) && (flags & SHMKIT_WAIT_REALTIME);
+	struct timespec deadline;
+	int forever, rc, i, spins;
+	int64_t left = SLICE_NS;
+	uint64_t now;
+
+	rc = try(ch);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	if (flags & SHMKIT_CHAN_NONBLOCK)
+		return -EAGAIN;
+	if (room && ch->lay.policy == SHMKIT_CHAN_FULL_FAIL)
+		return -EAGAIN;
+	rc = shmkit__deadline(&deadline, &forever, timeout,
+			      (flags & SHMKIT_WAIT_ABSTIME) != 0, realtime);
+	if (rc < 0)
+		return rc;
+	spins = ch->wait == SHMKIT_CHAN_WAIT_BLOCK ? 0 : SPIN_ITERS;
+	for (;;) {
+		for (i = 0; i < spins; i++) {
+			shmkit__chan_cpu_relax();
+			rc = try(ch);
+			if (rc != 0)
+				return rc < 0 ? rc : 0;
+		}
+		rc = shmkit__chan_check(ch);
+		if (rc < 0)
+			return rc;
+		if (!forever) {
+			left = left_ns(&deadline, realtime);
+			if (left <= 0)
+				return -ETIMEDOUT;
+		}
+		now = shmkit__mono_ns();
+		if (now - ch->last_stuck >= (uint64_t)STUCK_NS) {
+			ch->last_stuck = now;
+			rc = ch->ops->stuck(ch, room);
+			if (rc == 0)
+				rc = try(ch);
+			if (rc != 0)
+				return rc < 0 ? rc : 0;
+		}
+		if (ch->wait == SHMKIT_CHAN_WAIT_BUSY) {
+			/* Costs nothing when we have a CPU to ourselves, and
+			 * lets the peer we wait for run when we do not. */
+			sched_yield();
+			continue;
+		}
+		rc = sleep_once(ch, room, try, forever ? SLICE_NS : left,
+				flags);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+	}
+}
+
+void
+shmkit__chan_wake(struct shmkit_chan *ch, int room)
+{
+	struct shmkit__chan_wake *wk = wake_of(ch, room);
+	uint32_t n;
+
+	/* The waker's half of the pairing at the top of the file: the
+	 * caller's publishing store came first. */
+	if (light_is_free(wk)) {
+		/* Pairs with membarrier() in shmkit__chan_heavy(). */
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		/* Relaxed: ordered by the barrier pairing above. */
+		n = __atomic_load_n(&wk->sleepers, __ATOMIC_RELAXED);
+	} else {
+		/* Seq_cst: the fallback pairing with the waiter's RMW. */
+		n = __atomic_fetch_add(&wk->sleepers, 0, __ATOMIC_SEQ_CST);
+	}
+	if (n == 0)
+		return;
+	/* Seq_cst: a waiter that reads the new word value also sees the
+	 * change published before it. */
+	__atomic_fetch_add(&wk->word, 1, __ATOMIC_SEQ_CST);
+	shmkit__futex_wake(&wk->word, INT_MAX, SHMKIT__FUTEX_BIT_ALL);
+}
+
+/*
+ * The pollable descriptor: a helper thread counts as a sleeper for as
+ * long as it exists, so every waker bumps the word, and turns each bump
+ * into an eventfd write.
+ */
+struct shmkit__chan_fd {
+	struct shmkit_chan *ch;
+	struct shmkit__chan_wake *wk;
+	int efd;
+	pthread_t thread;
+	uint32_t stop; /* close -> helper */
+	uint32_t done; /* helper -> close */
+};
+
+#define HELPER_STACK (256u * 1024u)
+
+static void
+notify(int efd)
+{
+	uint64_t one = 1;
+
+	while (write(efd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
+static void *
+helper_main(void *arg)
+{
+	struct shmkit__chan_fd *h = arg;
+	struct timespec abs;
+	uint32_t w, nw;
+	uint64_t t;
+
+	/* Seq_cst: as a sleeper's read of the word (file comment); the
+	 * count was raised before the thread started. */
+	w = __atomic_load_n(&h->wk->word, __ATOMIC_SEQ_CST);
+	notify(h->efd); /* messages may be waiting already */
+	/* Acquire: pairs with the release store of stop in fd_close. */
+	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
+		t = shmkit__mono_ns() + (uint64_t)SLICE_NS;
+		abs.tv_sec = (time_t)(t / NS_PER_SEC);
+		abs.tv_nsec = (long)(t % NS_PER_SEC);
+		shmkit__futex_wait(&h->wk->word, w, &abs, 0,
+				   SHMKIT__FUTEX_BIT_HELPER);
+		/* Seq_cst: read the word before notifying, so a bump after
+		 * this read makes the next wait return at once. */
+		nw = __atomic_load_n(&h->wk->word, __ATOMIC_SEQ_CST);
+		if (nw != w)
+			notify(h->efd);
+		w = nw;
+	}
+	/* Release: pairs with the acquire load of done in fd_close. */
+	__atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+SHMKIT_API int
+shmkit_chan_fd(shmkit_chan_t *ch)
+{
+	struct shmkit__chan_fd *h;
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int rc;
+
+	if (ch == NULL)
+		return -EINVAL;
+	if (ch->fd != NULL)
+		return ch->fd->efd;
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return -ENOMEM;
+	h->ch = ch;
+	h->wk = wake_of(ch, ch->role == SHMKIT_CHAN_PRODUCER);
+	h->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (h->efd < 0) {
+		rc = -errno;
+		goto out_free;
+	}
+	rc = -pthread_attr_init(&attr);
+	if (rc < 0)
+		goto out_close;
+	rc = -pthread_attr_setstacksize(&attr, HELPER_STACK);
+	if (rc < 0)
+		goto out_attr;
+	/* Seq_cst: counts the helper as a sleeper before it first reads the
+	 * word (the waiter's half of the pairing). */
+	__atomic_fetch_add(&h->wk->sleepers, 1, __ATOMIC_SEQ_CST);
+	shmkit__chan_heavy(ch);
+	/* The helper runs none of the program's signal handlers. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = -pthread_create(&h->thread, &attr, helper_main, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0) {
+		/* Relaxed: see sleep_once(). */
+		__atomic_fetch_sub(&h->wk->sleepers, 1, __ATOMIC_RELAXED);
+		goto out_attr;
+	}
+	pthread_attr_destroy(&attr);
+	ch->fd = h;
+	return h->efd;
+
+out_attr:
+	pthread_attr_destroy(&attr);
+out_close:
+	close(h->efd);
+out_free:
+	free(h);
+	return rc;
+}
+
+SHMKIT_API int
+shmkit_chan_fd_ack(shmkit_chan_t *ch)
+{
+	uint64_t v;
+
+	if (ch == NULL || ch->fd == NULL)
+		return -EINVAL;
+	if (read(ch->fd->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+void
+shmkit__chan_fd_close(struct shmkit_chan *ch)
+{
+	const struct timespec pause = {0, 1000000};
+	struct shmkit__chan_fd *h = ch->fd;
+
+	if (h == NULL)
+		return;
+	ch->fd = NULL;
+	if (getpid() == ch->pid) {
+		/* Release: pairs with the acquire load in helper_main(). */
+		__atomic_store_n(&h->stop, 1, __ATOMIC_RELEASE);
+		/* Acquire: pairs with the release store of done. Repeat the
+		 * wake: the helper may be on its way into FUTEX_WAIT. */
+		while (!__atomic_load_n(&h->done, __ATOMIC_ACQUIRE)) {
+			shmkit__futex_wake(&h->wk->word, INT_MAX,
+					   SHMKIT__FUTEX_BIT_HELPER);
+			nanosleep(&pause, NULL);
+		}
+		pthread_join(h->thread, NULL);
+		/* Relaxed: see sleep_once(). */
+		__atomic_fetch_sub(&h->wk->sleepers, 1, __ATOMIC_RELAXED);
+	}
+	close(h->efd);
+	free(h);
+}

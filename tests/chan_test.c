@@ -1,0 +1,1383 @@
+/*
+ * Channels in one process: creation, opening and inspection with every
+ * bad input, the three patterns with copying and zero-copy calls, wrap
+ * around with every message size, full and empty rings, timeouts and
+ * policies, losses on overwriting broadcast, giving back held messages,
+ * the same rings driven by threads (the "threads" cases run under TSan),
+ * dead peers found by their successors, and a channel scribbled on by a
+ * hostile peer, which must give errors, never a crash or a hang.
+ * Cross-process and kill tests live in chan_proc_test.c.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <shmkit/chan.h>
+#include <shmkit/seg.h>
+
+#include "chan/chan_impl.h"
+#include "shmkit_test.h"
+
+/* Never expires in a passing run; turns a hang into a failure. */
+static const struct timespec tmo = {.tv_sec = 10};
+static const struct timespec ms0 = {.tv_nsec = 0};
+static const struct timespec ms20 = {.tv_nsec = 20000000};
+
+#define PROD SHMKIT_CHAN_PRODUCER
+#define CONS SHMKIT_CHAN_CONSUMER
+#define NB   SHMKIT_CHAN_NONBLOCK
+
+static char *
+new_chan(const char *backend, unsigned pattern, unsigned policy, size_t msg_max,
+	 size_t slots, unsigned peers)
+{
+	shmkit_chan_opts_t o = {.pattern = pattern,
+				.policy = policy,
+				.msg_max = msg_max,
+				.slots = slots,
+				.peers = peers};
+	char *name = strdup(shmkit_test_name(backend));
+
+	SHMKIT_ASSERT(name != NULL);
+	SHMKIT_ASSERT_OK(shmkit_chan_create(name, &o));
+	return name;
+}
+
+static void
+drop_chan(char *name)
+{
+	SHMKIT_ASSERT_OK(shmkit_seg_unlink_address(name));
+	free(name);
+}
+
+static shmkit_chan_t *
+open_ok(const char *name, unsigned flags)
+{
+	shmkit_chan_t *ch = NULL;
+
+	SHMKIT_ASSERT_OK(shmkit_chan_open(&ch, name, flags));
+	SHMKIT_ASSERT(ch != NULL);
+	return ch;
+}
+
+static void
+send_u64(shmkit_chan_t *ch, uint64_t v)
+{
+	SHMKIT_ASSERT_OK(shmkit_chan_send(ch, &v, sizeof(v), &tmo, 0));
+}
+
+static uint64_t
+recv_u64(shmkit_chan_t *ch, int *lost)
+{
+	uint64_t v = 0;
+	size_t len = 0;
+	int rc = shmkit_chan_recv(ch, &v, sizeof(v), &len, &tmo, 0);
+
+	SHMKIT_ASSERT_OK(rc);
+	SHMKIT_ASSERT_EQ(len, sizeof(v));
+	if (lost != NULL)
+		*lost = rc;
+	else
+		SHMKIT_ASSERT_EQ(rc, 0);
+	return v;
+}
+
+/* A raw read-write mapping of the channel's segment, for scribbling. */
+static unsigned char *
+raw_map(const char *name, shmkit_seg_t **seg)
+{
+	void *mem;
+
+	SHMKIT_ASSERT_OK(shmkit_seg_open(seg, name, NULL));
+	SHMKIT_ASSERT_OK(shmkit_seg_attach(*seg, &mem, 0, NULL));
+	return mem;
+}
+
+static void
+test_size_and_names(void)
+{
+	shmkit_chan_opts_t o = {0};
+
+	SHMKIT_ASSERT(shmkit_chan_size(NULL) > 0);
+	SHMKIT_ASSERT_EQ(shmkit_chan_size(&o), shmkit_chan_size(NULL));
+	/* 512 of header and counters, 2 peers, 64 slots of 16 + 4096. */
+	SHMKIT_ASSERT_EQ(shmkit_chan_size(NULL), 512 + 2 * 64 + 64 * 4160);
+	o.slots = 3; /* rounds up to 4 */
+	o.msg_max = 48;
+	SHMKIT_ASSERT_EQ(shmkit_chan_size(&o), 512 + 2 * 64 + 4 * 64);
+	o.slots = 1; /* at least 2 */
+	SHMKIT_ASSERT_EQ(shmkit_chan_size(&o), 512 + 2 * 64 + 2 * 64);
+	o = (shmkit_chan_opts_t){.pattern = 4};
+	SHMKIT_ASSERT_EQ(shmkit_chan_size(&o), 0);
+	o = (shmkit_chan_opts_t){.policy = 3};
+	SHMKIT_ASSERT_EQ(shmkit_chan_size(&o), 0);
+	o = (shmkit_chan_opts_t){.policy = SHMKIT_CHAN_FULL_OVERWRITE};
+	SHMKIT_ASSERT_EQ(shmkit_chan_size(&o), 0);
+	o.pattern = SHMKIT_CHAN_MPMC;
+	SHMKIT_ASSERT_EQ(shmkit_chan_size(&o), 0);
+	o.pattern = SHMKIT_CHAN_BROADCAST;
+	SHMKIT_ASSERT(shmkit_chan_size(&o) > 0);
+	o = (shmkit_chan_opts_t){.msg_max = SHMKIT_CHAN_MSG_MAX + 1};
+	SHMKIT_ASSERT_EQ(shmkit_chan_size(&o), 0);
+	o = (shmkit_chan_opts_t){.slots = SHMKIT_CHAN_SLOTS_MAX + 1};
+	SHMKIT_ASSERT_EQ(shmkit_chan_size(&o), 0);
+	o = (shmkit_chan_opts_t){.peers = 1};
+	SHMKIT_ASSERT_EQ(shmkit_chan_size(&o), 0);
+	o = (shmkit_chan_opts_t){.peers = SHMKIT_CHAN_PEERS_MAX + 1};
+	SHMKIT_ASSERT_EQ(shmkit_chan_size(&o), 0);
+	o = (shmkit_chan_opts_t){.mode = 010000};
+	SHMKIT_ASSERT_EQ(shmkit_chan_size(&o), 0);
+	o = (shmkit_chan_opts_t){.pattern = SHMKIT_CHAN_MPMC};
+	SHMKIT_ASSERT_EQ(shmkit_chan_size(&o), 512 + 64 * 64 + 64 * 4160);
+
+	SHMKIT_ASSERT_STREQ(shmkit_chan_pattern_name(SHMKIT_CHAN_SPSC), "spsc");
+	SHMKIT_ASSERT_STREQ(shmkit_chan_pattern_name(SHMKIT_CHAN_MPMC), "mpmc");
+	SHMKIT_ASSERT_STREQ(shmkit_chan_pattern_name(SHMKIT_CHAN_BROADCAST),
+			    "broadcast");
+	SHMKIT_ASSERT_STREQ(shmkit_chan_pattern_name(0), "?");
+	SHMKIT_ASSERT_STREQ(shmkit_chan_policy_name(0), "block");
+	SHMKIT_ASSERT_STREQ(shmkit_chan_policy_name(1), "fail");
+	SHMKIT_ASSERT_STREQ(shmkit_chan_policy_name(2), "overwrite");
+	SHMKIT_ASSERT_STREQ(shmkit_chan_policy_name(9), "?");
+}
+
+static void
+test_create_open_inspect(void)
+{
+	shmkit_chan_peer_info_t pi[4];
+	shmkit_chan_info_t info;
+	shmkit_seg_stat_t st;
+	shmkit_chan_t *p, *c;
+	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 100, 5, 0);
+
+	SHMKIT_ASSERT_OK(shmkit_seg_stat_address(name, &st));
+	SHMKIT_ASSERT_EQ(st.mode, 0600);
+	SHMKIT_ASSERT_EQ(st.size, 512 + 2 * 64 + 8 * 128);
+	SHMKIT_ASSERT_EQ(shmkit_chan_inspect(name, &info, NULL, 0), 0);
+	SHMKIT_ASSERT_EQ(info.pattern, SHMKIT_CHAN_SPSC);
+	SHMKIT_ASSERT_EQ(info.policy, SHMKIT_CHAN_FULL_BLOCK);
+	SHMKIT_ASSERT_EQ(info.msg_max, 100);
+	SHMKIT_ASSERT_EQ(info.slots, 8);
+	SHMKIT_ASSERT_EQ(info.peers_max, 2);
+	SHMKIT_ASSERT_EQ(info.peers, 0);
+
+	p = open_ok(name, PROD);
+	c = open_ok(name, CONS | SHMKIT_CHAN_WAIT_BUSY);
+	send_u64(p, 1);
+	send_u64(p, 2);
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 1);
+	SHMKIT_ASSERT_EQ(shmkit_chan_inspect(name, &info, pi, 1), 2);
+	SHMKIT_ASSERT_EQ(info.peers, 2);
+	SHMKIT_ASSERT_EQ(info.sent, 2);
+	SHMKIT_ASSERT_EQ(info.received, 1);
+	SHMKIT_ASSERT_EQ(info.pending, 1);
+	SHMKIT_ASSERT_EQ(pi[0].index, 0);
+	SHMKIT_ASSERT_EQ(pi[0].role, PROD);
+	SHMKIT_ASSERT_EQ(pi[0].pid, getpid());
+	SHMKIT_ASSERT_EQ(pi[0].alive, 1);
+	SHMKIT_ASSERT_EQ(pi[0].messages, 2);
+	SHMKIT_ASSERT_EQ(shmkit_chan_inspect(name, &info, pi, 4), 2);
+	SHMKIT_ASSERT_EQ(pi[1].role, CONS);
+	SHMKIT_ASSERT_EQ(pi[1].messages, 1);
+	memset(&info, 0, sizeof(info));
+	SHMKIT_ASSERT_OK(shmkit_chan_info(c, &info));
+	SHMKIT_ASSERT_EQ(info.sent, 2);
+	SHMKIT_ASSERT_EQ(info.pending, 1);
+	SHMKIT_ASSERT_EQ(shmkit_chan_recover(c), 0);
+	SHMKIT_ASSERT_OK(shmkit_chan_close(p));
+	SHMKIT_ASSERT_OK(shmkit_chan_close(c));
+	SHMKIT_ASSERT_OK(shmkit_chan_close(NULL));
+	SHMKIT_ASSERT_EQ(shmkit_chan_inspect(name, &info, NULL, 0), 0);
+	SHMKIT_ASSERT_EQ(info.pending, 1);
+
+	/* A restarted consumer starts at the oldest unconsumed message. */
+	c = open_ok(name, CONS);
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 2);
+	shmkit_chan_close(c);
+	drop_chan(name);
+}
+
+static void
+test_create_errors(void)
+{
+	shmkit_chan_opts_t o = {.mode = 0640};
+	shmkit_seg_stat_t st;
+	char *name = strdup(shmkit_test_name("posix"));
+
+	SHMKIT_ASSERT_ERR(shmkit_chan_create(NULL, NULL), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_create("nonsense:x", NULL), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_create(shmkit_test_name("memfd"), NULL),
+			  -EINVAL);
+	o.pattern = 7;
+	SHMKIT_ASSERT_ERR(shmkit_chan_create(name, &o), -EINVAL);
+	o.pattern = 0;
+	SHMKIT_ASSERT_OK(shmkit_chan_create(name, &o));
+	SHMKIT_ASSERT_OK(shmkit_seg_stat_address(name, &st));
+	SHMKIT_ASSERT_EQ(st.mode, 0640);
+	SHMKIT_ASSERT_ERR(shmkit_chan_create(name, &o), -EEXIST);
+	SHMKIT_ASSERT_ERR(shmkit_chan_format(NULL, NULL), -EINVAL);
+	drop_chan(name);
+}
+
+static void
+test_open_errors(void)
+{
+	shmkit_seg_opts_t so = {.size = 4096};
+	shmkit_chan_info_t info;
+	shmkit_chan_t *ch = NULL, *a, *b;
+	shmkit_seg_t *seg;
+	unsigned char *raw;
+	char *plain, *name;
+	shmkit_obj_hdr_t *h;
+
+	name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 64, 4, 0);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(NULL, name, PROD), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, NULL, PROD), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, PROD | CONS), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name,
+					   PROD | SHMKIT_CHAN_WAIT_BUSY |
+						   SHMKIT_CHAN_WAIT_BLOCK),
+			  -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, PROD | 0x1000), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, PROD | NB), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, "nonsense:x", PROD), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open_seg(&ch, NULL, PROD), -EINVAL);
+	SHMKIT_ASSERT(ch == NULL);
+
+	/* One producer and one consumer per SPSC channel. */
+	a = open_ok(name, PROD);
+	b = open_ok(name, CONS);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, PROD), -EBUSY);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, CONS), -EBUSY);
+	shmkit_chan_close(a);
+	a = open_ok(name, PROD);
+	shmkit_chan_close(a);
+	shmkit_chan_close(b);
+
+	/* Header checks, through a raw mapping. */
+	raw = raw_map(name, &seg);
+	h = (shmkit_obj_hdr_t *)(void *)raw;
+	h->state = SHMKIT_OBJ_STATE_INIT;
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, PROD), -EBUSY);
+	SHMKIT_ASSERT(shmkit_chan_inspect(name, &info, NULL, 0) < 0);
+	h->state = SHMKIT_OBJ_STATE_BROKEN;
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, PROD), SHMKIT_ECORRUPT);
+	SHMKIT_ASSERT_ERR(shmkit_chan_inspect(name, &info, NULL, 0),
+			  SHMKIT_ECORRUPT);
+	h->state = SHMKIT_OBJ_STATE_READY;
+	h->version = 2;
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, PROD), SHMKIT_EVERSION);
+	h->version = 1;
+	h->fingerprint ^= 1;
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, PROD), SHMKIT_EABI);
+	h->fingerprint ^= 1;
+	h->kind = SHMKIT_OBJ_TABLE;
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, PROD), SHMKIT_ENOTOBJ);
+	h->kind = SHMKIT_OBJ_CHAN;
+	((struct shmkit__chan_shm *)(void *)raw)->ctl.slots = 8;
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, PROD), SHMKIT_ECORRUPT);
+	SHMKIT_ASSERT_ERR(shmkit_chan_inspect(name, &info, NULL, 0),
+			  SHMKIT_ECORRUPT);
+	((struct shmkit__chan_shm *)(void *)raw)->ctl.slots = 4;
+	/* Still a consistent layout (same stride), but not what was made. */
+	((struct shmkit__chan_shm *)(void *)raw)->ctl.msg_max = 65;
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, PROD), SHMKIT_ECORRUPT);
+	((struct shmkit__chan_shm *)(void *)raw)->ctl.msg_max = 64;
+	((struct shmkit__chan_shm *)(void *)raw)->ctl.slots_off += 64;
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, PROD), SHMKIT_ECORRUPT);
+	((struct shmkit__chan_shm *)(void *)raw)->ctl.slots_off -= 64;
+	a = open_ok(name, PROD);
+	shmkit_chan_close(a);
+	shmkit_seg_close(seg);
+	drop_chan(name);
+
+	/* Not a channel at all. */
+	plain = strdup(shmkit_test_name("posix"));
+	SHMKIT_ASSERT_OK(shmkit_seg_create(&seg, plain, &so));
+	shmkit_seg_close(seg);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, plain, CONS), SHMKIT_ENOTOBJ);
+	SHMKIT_ASSERT_ERR(shmkit_chan_inspect(plain, &info, NULL, 0),
+			  SHMKIT_ENOTOBJ);
+	drop_chan(plain);
+	SHMKIT_ASSERT_ERR(
+		shmkit_chan_open(&ch, plain = strdup(shmkit_test_name("posix")),
+				 CONS),
+		-ENOENT);
+	SHMKIT_ASSERT_ERR(shmkit_chan_inspect(plain, &info, NULL, 0), -ENOENT);
+	SHMKIT_ASSERT_ERR(shmkit_chan_inspect(NULL, &info, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_inspect(plain, NULL, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_inspect(plain, &info, NULL, 1), -EINVAL);
+	free(plain);
+	SHMKIT_ASSERT(ch == NULL);
+}
+
+static void
+test_roles_and_peers(void)
+{
+	shmkit_chan_t *hs[4], *ch = NULL;
+	char *name;
+	int i;
+
+	/* One publisher per broadcast channel. */
+	name = new_chan("posix", SHMKIT_CHAN_BROADCAST, 0, 64, 4, 3);
+	hs[0] = open_ok(name, PROD);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, PROD), -EBUSY);
+	hs[1] = open_ok(name, CONS);
+	hs[2] = open_ok(name, CONS);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, CONS), -EUSERS);
+	for (i = 0; i < 3; i++)
+		shmkit_chan_close(hs[i]);
+	drop_chan(name);
+
+	/* MPMC: any mix until the table is full. */
+	name = new_chan("posix", SHMKIT_CHAN_MPMC, 0, 64, 4, 4);
+	hs[0] = open_ok(name, PROD);
+	hs[1] = open_ok(name, PROD);
+	hs[2] = open_ok(name, CONS);
+	hs[3] = open_ok(name, CONS);
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&ch, name, CONS), -EUSERS);
+	shmkit_chan_close(hs[1]);
+	hs[1] = open_ok(name, CONS);
+	for (i = 0; i < 4; i++)
+		shmkit_chan_close(hs[i]);
+	drop_chan(name);
+	SHMKIT_ASSERT(ch == NULL);
+}
+
+static void
+test_call_errors(void)
+{
+	struct timespec bad = {.tv_sec = 0, .tv_nsec = 1000000000L};
+	struct timespec neg = {.tv_sec = -1};
+	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 64, 4, 0);
+	shmkit_chan_t *p = open_ok(name, PROD), *c = open_ok(name, CONS);
+	shmkit_chan_info_t info;
+	const void *m;
+	void *buf;
+	size_t len;
+	char x[64];
+
+	SHMKIT_ASSERT_ERR(shmkit_chan_reserve(NULL, 1, &buf, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_reserve(p, 1, NULL, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_reserve(c, 1, &buf, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_reserve(p, 65, &buf, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_reserve(p, 1, &buf, &bad, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_reserve(p, 1, &buf, &neg, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_reserve(p, 1, &buf, NULL, 0x8000),
+			  -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_commit(p, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_commit(NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_OK(shmkit_chan_reserve(p, 8, &buf, NULL, 0));
+	SHMKIT_ASSERT_ERR(shmkit_chan_reserve(p, 8, &buf, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_send(p, "x", 1, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_commit(p, 9), -EINVAL);
+	memcpy(buf, "abcdefgh", 8);
+	SHMKIT_ASSERT_OK(shmkit_chan_commit(p, 4));
+	SHMKIT_ASSERT_ERR(shmkit_chan_commit(p, 4), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_send(p, NULL, 1, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_send(c, "x", 1, NULL, 0), -EINVAL);
+
+	SHMKIT_ASSERT_ERR(shmkit_chan_peek(NULL, &m, &len, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_peek(c, NULL, &len, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_peek(c, &m, NULL, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_peek(p, &m, &len, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_peek(c, &m, &len, &bad, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_peek(c, &m, &len, NULL, 0x40), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_release(c), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_release(NULL), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, x, sizeof(x), NULL, NULL, 0),
+			  -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, NULL, 1, &len, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(NULL, x, 1, &len, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(p, x, 1, &len, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_OK(shmkit_chan_peek(c, &m, &len, NULL, 0));
+	SHMKIT_ASSERT_EQ(len, 4);
+	SHMKIT_ASSERT_MEMEQ(m, "abcd", 4);
+	SHMKIT_ASSERT_ERR(shmkit_chan_peek(c, &m, &len, NULL, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, x, sizeof(x), &len, NULL, 0),
+			  -EINVAL);
+	SHMKIT_ASSERT_OK(shmkit_chan_release(c));
+	SHMKIT_ASSERT_ERR(shmkit_chan_release(c), -EINVAL);
+
+	SHMKIT_ASSERT_ERR(shmkit_chan_info(NULL, &info), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_info(c, NULL), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_recover(NULL), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_fd(NULL), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_fd_ack(NULL), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_fd_ack(c), -EINVAL);
+	shmkit_chan_close(p);
+	shmkit_chan_close(c);
+	drop_chan(name);
+}
+
+/* Is p inside a shared mapping of the POSIX object named like name? */
+static int
+in_mapping(const void *p, const char *name)
+{
+	const char *obj = strchr(name, '/');
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	unsigned long lo, hi;
+	int found = 0;
+
+	SHMKIT_ASSERT(f != NULL && obj != NULL);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		if ((uintptr_t)p >= lo && (uintptr_t)p < hi &&
+		    strstr(line, obj) != NULL && strstr(line, " rw-s ") != NULL)
+			found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+static void
+zero_copy(unsigned pattern)
+{
+	char *name = new_chan("posix", pattern, 0, 200, 4, 0);
+	shmkit_chan_t *c = open_ok(name, CONS), *p = open_ok(name, PROD);
+	const void *m, *first = NULL;
+	void *buf;
+	size_t len;
+	int i;
+
+	for (i = 0; i < 9; i++) {
+		SHMKIT_ASSERT_OK(shmkit_chan_reserve(p, 200, &buf, &tmo, 0));
+		SHMKIT_ASSERT(in_mapping(buf, name));
+		SHMKIT_ASSERT_EQ((uintptr_t)buf % 16, 0);
+		memset(buf, 'a' + i, 200);
+		SHMKIT_ASSERT_OK(shmkit_chan_commit(p, (size_t)(10 + i)));
+		SHMKIT_ASSERT_OK(shmkit_chan_peek(c, &m, &len, &tmo, 0));
+		SHMKIT_ASSERT(in_mapping(m, name));
+		SHMKIT_ASSERT_EQ(len, 10 + i);
+		SHMKIT_ASSERT_EQ(((const char *)m)[len - 1], 'a' + i);
+		/* The same slot comes round every 4 messages. */
+		if (i == 0)
+			first = m;
+		SHMKIT_ASSERT_EQ(m == first, i % 4 == 0);
+		SHMKIT_ASSERT_OK(shmkit_chan_release(c));
+	}
+	shmkit_chan_close(p);
+	shmkit_chan_close(c);
+	drop_chan(name);
+}
+
+static void
+test_zero_copy(void)
+{
+	zero_copy(SHMKIT_CHAN_SPSC);
+	zero_copy(SHMKIT_CHAN_MPMC);
+	zero_copy(SHMKIT_CHAN_BROADCAST);
+}
+
+/* Every size from 0 to msg_max through a 4-slot ring, twice round for
+ * each size so every slot sees every size. */
+static void
+wrap_sizes(const char *backend, unsigned pattern)
+{
+	char *name = new_chan(backend, pattern, 0, 200, 4, 0);
+	shmkit_chan_t *c = open_ok(name, CONS), *p = open_ok(name, PROD);
+	unsigned char out[200], in[256];
+	size_t len, n, k, j;
+
+	for (n = 0; n <= 200; n++) {
+		for (k = 0; k < 3; k++) {
+			for (j = 0; j < n; j++)
+				out[j] = (unsigned char)(n * 7 + k + j);
+			SHMKIT_ASSERT_OK(shmkit_chan_send(p, out, n, &tmo, 0));
+		}
+		for (k = 0; k < 3; k++) {
+			memset(in, 0xee, sizeof(in));
+			SHMKIT_ASSERT_EQ(shmkit_chan_recv(c, in, sizeof(in),
+							  &len, &tmo, 0),
+					 0);
+			SHMKIT_ASSERT_EQ(len, n);
+			for (j = 0; j < n; j++)
+				out[j] = (unsigned char)(n * 7 + k + j);
+			SHMKIT_ASSERT_MEMEQ(in, out, n);
+			SHMKIT_ASSERT_EQ(in[n], 0xee);
+		}
+	}
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, in, sizeof(in), &len, NULL, NB),
+			  -EAGAIN);
+	shmkit_chan_close(p);
+	shmkit_chan_close(c);
+	drop_chan(name);
+}
+
+static void
+test_wrap_every_size(void)
+{
+	wrap_sizes("posix", SHMKIT_CHAN_SPSC);
+	wrap_sizes("file", SHMKIT_CHAN_MPMC);
+	wrap_sizes("sysv", SHMKIT_CHAN_BROADCAST);
+}
+
+static void
+fill_drain(unsigned pattern, unsigned policy)
+{
+	char *name = new_chan("posix", pattern, policy, 32, 8, 0);
+	shmkit_chan_t *c = open_ok(name, CONS), *p = open_ok(name, PROD);
+	shmkit_chan_info_t info;
+	uint64_t i, v;
+	size_t len;
+	int round;
+
+	for (round = 0; round < 3; round++) {
+		for (i = 0; i < 8; i++)
+			SHMKIT_ASSERT_OK(
+				shmkit_chan_send(p, &i, sizeof(i), NULL, NB));
+		SHMKIT_ASSERT_ERR(shmkit_chan_send(p, &i, sizeof(i), NULL, NB),
+				  -EAGAIN);
+		SHMKIT_ASSERT_ERR(shmkit_chan_send(p, &i, sizeof(i), &ms0, 0),
+				  policy == SHMKIT_CHAN_FULL_FAIL ? -EAGAIN
+								  : -ETIMEDOUT);
+		if (policy == SHMKIT_CHAN_FULL_FAIL)
+			SHMKIT_ASSERT_ERR(
+				shmkit_chan_send(p, &i, sizeof(i), NULL, 0),
+				-EAGAIN);
+		SHMKIT_ASSERT_OK(shmkit_chan_info(p, &info));
+		if (pattern != SHMKIT_CHAN_BROADCAST)
+			SHMKIT_ASSERT_EQ(info.pending, 8);
+		for (i = 0; i < 8; i++) {
+			SHMKIT_ASSERT_EQ(shmkit_chan_recv(c, &v, sizeof(v),
+							  &len, NULL, NB),
+					 0);
+			SHMKIT_ASSERT_EQ(v, i);
+		}
+		SHMKIT_ASSERT_ERR(
+			shmkit_chan_recv(c, &v, sizeof(v), &len, NULL, NB),
+			-EAGAIN);
+		SHMKIT_ASSERT_ERR(
+			shmkit_chan_recv(c, &v, sizeof(v), &len, &ms0, 0),
+			-ETIMEDOUT);
+	}
+	SHMKIT_ASSERT_OK(shmkit_chan_info(p, &info));
+	SHMKIT_ASSERT_EQ(info.sent, 24);
+	if (pattern != SHMKIT_CHAN_BROADCAST) {
+		SHMKIT_ASSERT_EQ(info.received, 24);
+		SHMKIT_ASSERT_EQ(info.pending, 0);
+	}
+	shmkit_chan_close(p);
+	shmkit_chan_close(c);
+	drop_chan(name);
+}
+
+static void
+test_fill_and_drain(void)
+{
+	fill_drain(SHMKIT_CHAN_SPSC, 0);
+	fill_drain(SHMKIT_CHAN_MPMC, 0);
+	fill_drain(SHMKIT_CHAN_BROADCAST, 0);
+}
+
+static void
+test_full_fail_policy(void)
+{
+	fill_drain(SHMKIT_CHAN_SPSC, SHMKIT_CHAN_FULL_FAIL);
+	fill_drain(SHMKIT_CHAN_MPMC, SHMKIT_CHAN_FULL_FAIL);
+	fill_drain(SHMKIT_CHAN_BROADCAST, SHMKIT_CHAN_FULL_FAIL);
+}
+
+static void
+test_timeouts(void)
+{
+	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 32, 2, 0);
+	shmkit_chan_t *c = open_ok(name, CONS);
+	shmkit_chan_t *p = open_ok(name, PROD | SHMKIT_CHAN_WAIT_BLOCK);
+	struct timespec abs;
+	uint64_t v = 0;
+	size_t len;
+
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, &v, 8, &len, &ms20, 0),
+			  -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &abs);
+	abs.tv_nsec = 0;
+	SHMKIT_ASSERT_ERR(
+		shmkit_chan_recv(c, &v, 8, &len, &abs, SHMKIT_WAIT_ABSTIME),
+		-ETIMEDOUT);
+	clock_gettime(CLOCK_REALTIME, &abs);
+	abs.tv_sec -= 1;
+	SHMKIT_ASSERT_ERR(
+		shmkit_chan_recv(c, &v, 8, &len, &abs,
+				 SHMKIT_WAIT_ABSTIME | SHMKIT_WAIT_REALTIME),
+		-ETIMEDOUT);
+	send_u64(p, 1);
+	send_u64(p, 2);
+	SHMKIT_ASSERT_ERR(shmkit_chan_send(p, &v, 8, &ms20, 0), -ETIMEDOUT);
+	SHMKIT_ASSERT_ERR(shmkit_chan_send(p, &v, 8, &ms20, SHMKIT_WAIT_INTR),
+			  -ETIMEDOUT);
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 1);
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 2);
+	shmkit_chan_close(p);
+	shmkit_chan_close(c);
+	drop_chan(name);
+}
+
+static void
+test_overwrite_counts_losses(void)
+{
+	char *name = new_chan("posix", SHMKIT_CHAN_BROADCAST,
+			      SHMKIT_CHAN_FULL_OVERWRITE, 32, 4, 0);
+	shmkit_chan_t *p = open_ok(name, PROD);
+	shmkit_chan_t *s1 = open_ok(name, CONS), *s2, *late;
+	shmkit_chan_peer_info_t pi[4];
+	shmkit_chan_info_t info;
+	const void *m;
+	uint64_t i;
+	size_t len;
+	int lost;
+
+	s2 = open_ok(name, CONS);
+	for (i = 0; i < 10; i++)
+		SHMKIT_ASSERT_OK(shmkit_chan_send(p, &i, 8, NULL, NB));
+	/* s1 lost 0..5: the ring holds 6..9. */
+	SHMKIT_ASSERT_EQ(recv_u64(s1, &lost), 6);
+	SHMKIT_ASSERT_EQ(lost, 6);
+	SHMKIT_ASSERT_EQ(recv_u64(s1, NULL), 7);
+	SHMKIT_ASSERT_EQ(recv_u64(s1, NULL), 8);
+	SHMKIT_ASSERT_EQ(recv_u64(s1, NULL), 9);
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(s1, &i, 8, &len, NULL, NB), -EAGAIN);
+	/* A late joiner sees only what comes after it. */
+	late = open_ok(name, CONS);
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(late, &i, 8, &len, NULL, NB),
+			  -EAGAIN);
+	i = 10;
+	SHMKIT_ASSERT_OK(shmkit_chan_send(p, &i, 8, NULL, NB));
+	SHMKIT_ASSERT_EQ(recv_u64(late, NULL), 10);
+	SHMKIT_ASSERT_EQ(recv_u64(s1, NULL), 10);
+
+	/* Overwritten while peeked: release says so and counts it. */
+	SHMKIT_ASSERT_EQ(shmkit_chan_peek(s2, &m, &len, NULL, NB), 7);
+	SHMKIT_ASSERT_EQ(*(const uint64_t *)m, 7);
+	for (i = 11; i < 16; i++)
+		SHMKIT_ASSERT_OK(shmkit_chan_send(p, &i, 8, NULL, NB));
+	SHMKIT_ASSERT_ERR(shmkit_chan_release(s2), -ESTALE);
+	/* s2 was at 8; the ring now holds 12..15. */
+	SHMKIT_ASSERT_EQ(recv_u64(s2, &lost), 12);
+	SHMKIT_ASSERT_EQ(lost, 4);
+	SHMKIT_ASSERT_EQ(shmkit_chan_inspect(name, &info, pi, 4), 4);
+	SHMKIT_ASSERT_EQ(pi[2].index, 2);
+	SHMKIT_ASSERT_EQ(pi[2].lost, 7 + 1 + 4);
+	SHMKIT_ASSERT_EQ(pi[1].lost, 6);
+	SHMKIT_ASSERT_EQ(info.sent, 16);
+	shmkit_chan_close(late);
+	shmkit_chan_close(s2);
+	shmkit_chan_close(s1);
+	shmkit_chan_close(p);
+	drop_chan(name);
+}
+
+static void
+emsgsize(unsigned pattern)
+{
+	char *name = new_chan("posix", pattern, 0, 64, 4, 0);
+	shmkit_chan_t *c = open_ok(name, CONS), *p = open_ok(name, PROD);
+	char big[64], small[8];
+	size_t len = 0;
+
+	memset(big, 'q', sizeof(big));
+	SHMKIT_ASSERT_OK(shmkit_chan_send(p, big, 20, &tmo, 0));
+	SHMKIT_ASSERT_OK(shmkit_chan_send(p, "ok", 2, &tmo, 0));
+	SHMKIT_ASSERT_ERR(
+		shmkit_chan_recv(c, small, sizeof(small), &len, &tmo, 0),
+		-EMSGSIZE);
+	SHMKIT_ASSERT_EQ(len, 20);
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, NULL, 0, &len, &tmo, 0),
+			  -EMSGSIZE);
+	memset(big, 0, sizeof(big));
+	SHMKIT_ASSERT_EQ(shmkit_chan_recv(c, big, sizeof(big), &len, &tmo, 0),
+			 0);
+	SHMKIT_ASSERT_EQ(len, 20);
+	SHMKIT_ASSERT_EQ(big[19], 'q');
+	SHMKIT_ASSERT_EQ(shmkit_chan_recv(c, small, 2, &len, &tmo, 0), 0);
+	SHMKIT_ASSERT_MEMEQ(small, "ok", 2);
+	SHMKIT_ASSERT_OK(shmkit_chan_send(p, "", 0, &tmo, 0));
+	SHMKIT_ASSERT_EQ(shmkit_chan_recv(c, NULL, 0, &len, &tmo, 0), 0);
+	SHMKIT_ASSERT_EQ(len, 0);
+	shmkit_chan_close(p);
+	shmkit_chan_close(c);
+	drop_chan(name);
+}
+
+static void
+test_emsgsize_leaves_message(void)
+{
+	emsgsize(SHMKIT_CHAN_SPSC);
+	emsgsize(SHMKIT_CHAN_MPMC);
+	emsgsize(SHMKIT_CHAN_BROADCAST);
+}
+
+static void
+test_close_gives_back(void)
+{
+	shmkit_chan_t *p, *c, *c2;
+	const void *m;
+	void *buf;
+	size_t len;
+	uint64_t v;
+	char *name;
+	unsigned pat;
+
+	for (pat = SHMKIT_CHAN_SPSC; pat <= SHMKIT_CHAN_MPMC; pat++) {
+		name = new_chan("posix", pat, 0, 32, 4, 0);
+		c = open_ok(name, CONS);
+		p = open_ok(name, PROD);
+		/* A dropped reservation publishes nothing and blocks
+		 * nothing. */
+		SHMKIT_ASSERT_OK(shmkit_chan_reserve(p, 8, &buf, &tmo, 0));
+		memset(buf, 0x55, 8);
+		shmkit_chan_close(p);
+		SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, &v, 8, &len, NULL, NB),
+				  -EAGAIN);
+		p = open_ok(name, PROD);
+		send_u64(p, 41);
+		send_u64(p, 42);
+		/* A peeked message goes to the next consumer. */
+		SHMKIT_ASSERT_OK(shmkit_chan_peek(c, &m, &len, &tmo, 0));
+		SHMKIT_ASSERT_EQ(*(const uint64_t *)m, 41);
+		shmkit_chan_close(c);
+		c2 = open_ok(name, CONS);
+		SHMKIT_ASSERT_EQ(recv_u64(c2, NULL), 41);
+		SHMKIT_ASSERT_EQ(recv_u64(c2, NULL), 42);
+		SHMKIT_ASSERT_ERR(shmkit_chan_recv(c2, &v, 8, &len, NULL, NB),
+				  -EAGAIN);
+		send_u64(p, 43);
+		SHMKIT_ASSERT_EQ(recv_u64(c2, NULL), 43);
+		shmkit_chan_close(c2);
+		shmkit_chan_close(p);
+		drop_chan(name);
+	}
+	/* Broadcast: a held reservation or peek is simply dropped. */
+	name = new_chan("posix", SHMKIT_CHAN_BROADCAST, 0, 32, 4, 0);
+	c = open_ok(name, CONS);
+	p = open_ok(name, PROD);
+	SHMKIT_ASSERT_OK(shmkit_chan_reserve(p, 8, &buf, &tmo, 0));
+	shmkit_chan_close(p);
+	p = open_ok(name, PROD);
+	send_u64(p, 7);
+	SHMKIT_ASSERT_OK(shmkit_chan_peek(c, &m, &len, &tmo, 0));
+	shmkit_chan_close(c);
+	shmkit_chan_close(p);
+	drop_chan(name);
+}
+
+static void
+test_memfd_and_sysv(void)
+{
+	shmkit_seg_opts_t so = {0};
+	shmkit_chan_opts_t o = {.pattern = SHMKIT_CHAN_MPMC, .msg_max = 16};
+	shmkit_chan_t *p, *c;
+	shmkit_seg_t *seg;
+	char *name;
+
+	so.size = shmkit_chan_size(&o);
+	SHMKIT_ASSERT_OK(
+		shmkit_seg_create(&seg, shmkit_test_name("memfd"), &so));
+	o.msg_max = 49; /* a bigger channel does not fit */
+	SHMKIT_ASSERT_ERR(shmkit_chan_format(seg, &o), SHMKIT_ESIZE);
+	o.msg_max = 16;
+	SHMKIT_ASSERT_OK(shmkit_chan_format(seg, &o));
+	SHMKIT_ASSERT(shmkit_seg_addr(seg) == NULL);
+	p = NULL;
+	SHMKIT_ASSERT_ERR(shmkit_chan_open_seg(&p, seg, 0), -EINVAL);
+	SHMKIT_ASSERT_OK(shmkit_chan_open_seg(&p, seg, PROD));
+	SHMKIT_ASSERT_OK(shmkit_chan_open_seg(&c, seg, CONS));
+	send_u64(p, 5);
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 5);
+	shmkit_chan_close(p);
+	shmkit_chan_close(c);
+	shmkit_seg_close(seg);
+
+	name = new_chan("sysv", SHMKIT_CHAN_SPSC, 0, 16, 2, 0);
+	SHMKIT_ASSERT_OK(shmkit_seg_open(&seg, name, NULL));
+	SHMKIT_ASSERT_OK(shmkit_chan_open_seg(&p, seg, PROD));
+	c = open_ok(name, CONS);
+	send_u64(p, 6);
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 6);
+	shmkit_chan_close(p);
+	shmkit_chan_close(c);
+	shmkit_seg_close(seg);
+	drop_chan(name);
+}
+
+static void
+test_fd_polls(void)
+{
+	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 16, 2, 0);
+	shmkit_chan_t *c = open_ok(name, CONS), *p = open_ok(name, PROD);
+	struct pollfd pfd = {.events = POLLIN};
+	uint64_t v;
+	size_t len;
+	int fd, pfd_prod;
+
+	fd = shmkit_chan_fd(c);
+	SHMKIT_ASSERT(fd >= 0);
+	SHMKIT_ASSERT_EQ(shmkit_chan_fd(c), fd);
+	pfd.fd = fd;
+	/* Readable at first: messages may be waiting. */
+	SHMKIT_ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+	SHMKIT_ASSERT_OK(shmkit_chan_fd_ack(c));
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, &v, 8, &len, NULL, NB), -EAGAIN);
+	SHMKIT_ASSERT_EQ(poll(&pfd, 1, 50), 0);
+	send_u64(p, 9);
+	SHMKIT_ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+	SHMKIT_ASSERT_OK(shmkit_chan_fd_ack(c));
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 9);
+
+	/* A producer's fd: room after a full ring drains. */
+	send_u64(p, 1);
+	send_u64(p, 2);
+	pfd_prod = shmkit_chan_fd(p);
+	SHMKIT_ASSERT(pfd_prod >= 0);
+	pfd.fd = pfd_prod;
+	SHMKIT_ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+	SHMKIT_ASSERT_OK(shmkit_chan_fd_ack(p));
+	SHMKIT_ASSERT_ERR(shmkit_chan_send(p, &v, 8, NULL, NB), -EAGAIN);
+	SHMKIT_ASSERT_EQ(poll(&pfd, 1, 50), 0);
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 1);
+	SHMKIT_ASSERT_EQ(poll(&pfd, 1, 5000), 1);
+	SHMKIT_ASSERT_OK(shmkit_chan_send(p, &v, 8, NULL, NB));
+	shmkit_chan_close(p);
+	shmkit_chan_close(c);
+	drop_chan(name);
+}
+
+static void
+test_idle_adaptive_wait_is_cheap(void)
+{
+	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 16, 2, 0);
+	shmkit_chan_t *c = open_ok(name, CONS);
+	struct timespec t300 = {.tv_nsec = 300000000}, a, b;
+	uint64_t v;
+	size_t len;
+	long long used;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, &v, 8, &len, &t300, 0),
+			  -ETIMEDOUT);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+	used = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+	if (used >= 50000000LL)
+		SHMKIT_FAIL("idle wait used %lld ns of CPU", used);
+	shmkit_chan_close(c);
+	drop_chan(name);
+}
+
+/* ---- threads ---- */
+
+#define THREAD_MSGS 20000
+
+struct tctx {
+	const char *name;
+	unsigned flags;
+	unsigned id;
+	uint64_t n;
+	int errors;
+};
+
+static void *
+producer_thread(void *arg)
+{
+	struct tctx *t = arg;
+	shmkit_chan_t *p = NULL;
+	unsigned char buf[48];
+	uint64_t i, v;
+
+	if (shmkit_chan_open(&p, t->name, PROD | t->flags) < 0) {
+		t->errors++;
+		return NULL;
+	}
+	for (i = 0; i < t->n; i++) {
+		v = (uint64_t)t->id << 32 | i;
+		memset(buf, (int)(i & 0xff), sizeof(buf));
+		memcpy(buf, &v, sizeof(v));
+		if (shmkit_chan_send(p, buf, 8 + (i % 40), &tmo, 0) < 0) {
+			t->errors++;
+			break;
+		}
+	}
+	shmkit_chan_close(p);
+	return NULL;
+}
+
+struct cons_ctx {
+	shmkit_chan_t *c;
+	uint64_t want;	       /* messages to take */
+	unsigned producers;    /* id range */
+	uint64_t per_producer; /* messages per producer */
+	unsigned char *seen;   /* [producers * per_producer], shared */
+	pthread_mutex_t *lock;
+	int check_all_order; /* broadcast/spsc: strictly consecutive */
+	int errors;
+};
+
+static void *
+cons_main(void *arg)
+{
+	struct cons_ctx *k = arg;
+	uint64_t next[4] = {0}, i, v, seq;
+	unsigned char buf[64];
+	unsigned prod;
+	size_t len, j;
+	int rc;
+
+	for (i = 0; i < k->want; i++) {
+		rc = shmkit_chan_recv(k->c, buf, sizeof(buf), &len, &tmo, 0);
+		if (rc != 0 || len < 8) {
+			k->errors++;
+			break;
+		}
+		memcpy(&v, buf, 8);
+		prod = (unsigned)(v >> 32);
+		seq = v & 0xffffffffu;
+		if (prod >= k->producers || seq >= k->per_producer ||
+		    len != 8 + (seq % 40)) {
+			k->errors++;
+			break;
+		}
+		for (j = 8; j < len; j++)
+			if (buf[j] != (unsigned char)(seq & 0xff))
+				k->errors++;
+		/* From one producer, ids arrive in increasing order. */
+		if (seq < next[prod] ||
+		    (k->check_all_order && seq != next[prod]))
+			k->errors++;
+		next[prod] = seq + 1;
+		if (k->seen != NULL) {
+			pthread_mutex_lock(k->lock);
+			k->seen[prod * k->per_producer + seq]++;
+			pthread_mutex_unlock(k->lock);
+		}
+	}
+	return NULL;
+}
+
+static void
+run_threads(unsigned pattern, unsigned nprod, unsigned ncons, unsigned wait,
+	    size_t slots)
+{
+	char *name = new_chan("posix", pattern, 0, 64, slots, 16);
+	uint64_t per = THREAD_MSGS / nprod, total = per * nprod, i;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct cons_ctx kc[4];
+	struct tctx tp[4];
+	pthread_t thp[4], thc[4];
+	unsigned char *seen = calloc(total, 1);
+	int bcast = pattern == SHMKIT_CHAN_BROADCAST;
+	unsigned k;
+
+	SHMKIT_ASSERT(seen != NULL);
+	/* Subscribers join before anything is published. */
+	for (k = 0; k < ncons; k++) {
+		memset(&kc[k], 0, sizeof(kc[k]));
+		kc[k].c = open_ok(name, CONS | wait);
+		kc[k].want = bcast ? total : total / ncons;
+		kc[k].producers = nprod;
+		kc[k].per_producer = per;
+		kc[k].seen = bcast ? NULL : seen;
+		kc[k].lock = &lock;
+		kc[k].check_all_order = pattern != SHMKIT_CHAN_MPMC;
+	}
+	for (k = 0; k < ncons; k++)
+		SHMKIT_ASSERT_EQ(
+			pthread_create(&thc[k], NULL, cons_main, &kc[k]), 0);
+	for (k = 0; k < nprod; k++) {
+		memset(&tp[k], 0, sizeof(tp[k]));
+		tp[k].name = name;
+		tp[k].flags = wait;
+		tp[k].id = k;
+		tp[k].n = per;
+		SHMKIT_ASSERT_EQ(
+			pthread_create(&thp[k], NULL, producer_thread, &tp[k]),
+			0);
+	}
+	for (k = 0; k < nprod; k++) {
+		pthread_join(thp[k], NULL);
+		SHMKIT_ASSERT_EQ(tp[k].errors, 0);
+	}
+	for (k = 0; k < ncons; k++) {
+		pthread_join(thc[k], NULL);
+		SHMKIT_ASSERT_EQ(kc[k].errors, 0);
+	}
+	if (!bcast)
+		for (i = 0; i < total; i++)
+			if (seen[i] != 1)
+				SHMKIT_FAIL("message %llu seen %d times",
+					    (unsigned long long)i, seen[i]);
+	for (k = 0; k < ncons; k++)
+		shmkit_chan_close(kc[k].c);
+	free(seen);
+	drop_chan(name);
+}
+
+static void
+test_spsc_threads(void)
+{
+	run_threads(SHMKIT_CHAN_SPSC, 1, 1, SHMKIT_CHAN_WAIT_ADAPTIVE, 16);
+}
+
+static void
+test_spsc_block_threads(void)
+{
+	run_threads(SHMKIT_CHAN_SPSC, 1, 1, SHMKIT_CHAN_WAIT_BLOCK, 2);
+}
+
+static void
+test_mpmc_threads(void)
+{
+	run_threads(SHMKIT_CHAN_MPMC, 2, 2, SHMKIT_CHAN_WAIT_ADAPTIVE, 8);
+}
+
+static void
+test_mpmc_block_threads(void)
+{
+	run_threads(SHMKIT_CHAN_MPMC, 3, 2, SHMKIT_CHAN_WAIT_BLOCK, 4);
+}
+
+static void
+test_bcast_threads(void)
+{
+	run_threads(SHMKIT_CHAN_BROADCAST, 1, 3, SHMKIT_CHAN_WAIT_ADAPTIVE, 8);
+}
+
+static void
+test_bcast_busy_threads(void)
+{
+	run_threads(SHMKIT_CHAN_BROADCAST, 1, 2, SHMKIT_CHAN_WAIT_BUSY, 4);
+}
+
+/* ---- dead peers (forked children that exit without closing) ---- */
+
+static void
+child_reserve_and_die(void *arg)
+{
+	shmkit_chan_t *p;
+	void *buf;
+
+	if (shmkit_chan_open(&p, arg, PROD) < 0 ||
+	    shmkit_chan_send(p, "first", 5, &tmo, 0) < 0 ||
+	    shmkit_chan_reserve(p, 8, &buf, &tmo, 0) < 0)
+		_exit(1);
+	memset(buf, 'x', 8);
+	_exit(0);
+}
+
+static void
+child_peek_and_die(void *arg)
+{
+	shmkit_chan_t *c;
+	const void *m;
+	size_t len;
+
+	if (shmkit_chan_open(&c, arg, CONS) < 0 ||
+	    shmkit_chan_peek(c, &m, &len, &tmo, 0) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+static void
+child_subscribe_and_die(void *arg)
+{
+	shmkit_chan_t *c;
+
+	if (shmkit_chan_open(&c, arg, CONS) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+static void
+test_dead_peers_recovered(void)
+{
+	shmkit_chan_t *p, *c;
+	char buf[16];
+	size_t len;
+	uint64_t i;
+	char *name;
+
+	/* SPSC: a dead producer's place is taken; its uncommitted
+	 * reservation is gone, its committed message stays. */
+	name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 16, 4, 0);
+	c = open_ok(name, CONS);
+	SHMKIT_ASSERT_CHILD_OK(shmkit_test_fork(child_reserve_and_die, name));
+	p = open_ok(name, PROD);
+	SHMKIT_ASSERT_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, &tmo, 0),
+			 0);
+	SHMKIT_ASSERT_EQ(len, 5);
+	send_u64(p, 3);
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 3);
+	shmkit_chan_close(p);
+	shmkit_chan_close(c);
+	drop_chan(name);
+
+	/* MPMC: a consumer waiting behind a dead writer's slot skips it
+	 * (found by the waiter itself, not by an open). */
+	name = new_chan("posix", SHMKIT_CHAN_MPMC, 0, 16, 4, 0);
+	c = open_ok(name, CONS);
+	p = open_ok(name, PROD);
+	SHMKIT_ASSERT_CHILD_OK(shmkit_test_fork(child_reserve_and_die, name));
+	send_u64(p, 4);
+	SHMKIT_ASSERT_EQ(shmkit_chan_recv(c, buf, sizeof(buf), &len, &tmo, 0),
+			 0);
+	SHMKIT_ASSERT_EQ(len, 5);
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 4);
+
+	/* MPMC: a message peeked by a consumer that died is delivered
+	 * again, to whoever asks next. */
+	send_u64(p, 5);
+	send_u64(p, 6);
+	SHMKIT_ASSERT_CHILD_OK(shmkit_test_fork(child_peek_and_die, name));
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 6);
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, buf, sizeof(buf), &len, NULL, NB),
+			  -EAGAIN);
+	SHMKIT_ASSERT_EQ(shmkit_chan_recover(c), 1);
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 5);
+	SHMKIT_ASSERT_EQ(shmkit_chan_recover(c), 0);
+	shmkit_chan_close(p);
+	shmkit_chan_close(c);
+	drop_chan(name);
+
+	/* Broadcast: a dead subscriber does not hold a blocking publisher
+	 * back for ever. */
+	name = new_chan("posix", SHMKIT_CHAN_BROADCAST, 0, 16, 4, 0);
+	p = open_ok(name, PROD);
+	SHMKIT_ASSERT_CHILD_OK(shmkit_test_fork(child_subscribe_and_die, name));
+	for (i = 0; i < 12; i++)
+		send_u64(p, i);
+	shmkit_chan_close(p);
+	drop_chan(name);
+}
+
+/* ---- scribbling ---- */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t
+rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* A hostile value for a word that held v. */
+static uint64_t
+evil(uint64_t v, uint64_t slots)
+{
+	switch (rnd() % 8) {
+	case 0:
+		return rnd();
+	case 1:
+		return v + 1;
+	case 2:
+		return v - 1;
+	case 3:
+		return v + slots;
+	case 4:
+		return v - slots;
+	case 5:
+		return 0;
+	case 6:
+		return ~0ull;
+	default:
+		return v ^ (1ull << (rnd() % 64));
+	}
+}
+
+static void
+exercise(const char *name, shmkit_chan_t *p, shmkit_chan_t *c)
+{
+	static const struct timespec ms5 = {.tv_nsec = 5000000};
+	shmkit_chan_peer_info_t pi[4];
+	shmkit_chan_info_t info;
+	shmkit_chan_t *x = NULL;
+	unsigned char buf[256];
+	const void *m;
+	size_t len;
+	int rc, i;
+
+	for (i = 0; i < 3; i++) {
+		rc = shmkit_chan_send(p, buf, 16, &ms5, 0);
+		SHMKIT_ASSERT(rc == 0 || rc == -ETIMEDOUT ||
+			      rc == SHMKIT_ECORRUPT);
+		rc = shmkit_chan_recv(c, buf, sizeof(buf), &len, &ms5, 0);
+		SHMKIT_ASSERT(rc >= 0 || rc == -ETIMEDOUT ||
+			      rc == SHMKIT_ECORRUPT || rc == -EMSGSIZE);
+		rc = shmkit_chan_peek(c, &m, &len, NULL, NB);
+		if (rc >= 0) {
+			SHMKIT_ASSERT(len <= 200);
+			memcpy(buf, m, len); /* ASan: within the mapping */
+			shmkit_chan_release(c);
+		}
+	}
+	shmkit_chan_info(c, &info);
+	shmkit_chan_recover(c);
+	rc = shmkit_chan_inspect(name, &info, pi, 4);
+	if (rc >= 0)
+		SHMKIT_ASSERT(info.slots == 4 && info.msg_max == 200);
+	if (shmkit_chan_open(&x, name, CONS) == 0)
+		shmkit_chan_close(x);
+}
+
+static void
+scribble(unsigned pattern)
+{
+	struct shmkit__chan_shm *sh;
+	shmkit_chan_t *p, *c, *x;
+	shmkit_seg_t *seg;
+	unsigned char *raw;
+	uint64_t *w, words;
+	size_t size;
+	char *name;
+	int round, n;
+
+	for (round = 0; round < 60; round++) {
+		name = new_chan("posix", pattern, 0, 200, 4, 4);
+		c = open_ok(name, CONS);
+		p = open_ok(name, PROD);
+		send_u64(p, 1);
+		send_u64(p, 2);
+		raw = raw_map(name, &seg);
+		sh = (struct shmkit__chan_shm *)(void *)raw;
+		size = shmkit_seg_size(seg);
+		words = size / 8;
+		for (n = 0; n < 1 + (int)(rnd() % 3); n++) {
+			switch (rnd() % 4) {
+			case 0: /* header and control block */
+				w = (uint64_t *)(void *)raw + rnd() % 16;
+				break;
+			case 1: /* positions and counters */
+				w = (uint64_t *)(void *)raw + 16 + rnd() % 48;
+				break;
+			case 2: /* peer table */
+				w = (uint64_t *)(void *)(raw + 512) +
+				    rnd() % 32;
+				break;
+			default: /* slot headers */
+				w = (uint64_t *)(void *)(raw +
+							 sh->ctl.slots_off +
+							 (rnd() % 4) * 256) +
+				    rnd() % 2;
+				break;
+			}
+			SHMKIT_ASSERT((uint64_t)(w - (uint64_t *)(void *)raw) <
+				      words);
+			*w = evil(*w, 4);
+		}
+		exercise(name, p, c);
+		shmkit_chan_close(p);
+		shmkit_chan_close(c);
+		/* Scribbled deterministically: these must be caught. */
+		if (round == 0) {
+			sh->hdr.state = 77;
+			x = NULL;
+			SHMKIT_ASSERT_ERR(shmkit_chan_open(&x, name, PROD),
+					  SHMKIT_ECORRUPT);
+		}
+		shmkit_seg_close(seg);
+		drop_chan(name);
+	}
+}
+
+static void
+test_scribble_never_hangs(void)
+{
+	scribble(SHMKIT_CHAN_SPSC);
+	scribble(SHMKIT_CHAN_MPMC);
+	scribble(SHMKIT_CHAN_BROADCAST);
+}
+
+static void
+test_corrupt_slot_detected(void)
+{
+	struct shmkit__chan_slot *sl;
+	shmkit_chan_t *p, *c, *c2;
+	unsigned char *raw;
+	shmkit_seg_t *seg;
+	uint64_t v;
+	size_t len;
+	char *name;
+	unsigned pat;
+
+	for (pat = SHMKIT_CHAN_SPSC; pat <= SHMKIT_CHAN_BROADCAST; pat++) {
+		name = new_chan("posix", pat, 0, 200, 4, 4);
+		c = open_ok(name, CONS);
+		p = open_ok(name, PROD);
+		send_u64(p, 1);
+		raw = raw_map(name, &seg);
+		sl = (struct shmkit__chan_slot
+			      *)(void *)(raw +
+					 ((struct shmkit__chan_shm *)(void *)
+						  raw)
+						 ->ctl.slots_off);
+		sl->len = 201;
+		SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, &v, 8, &len, &tmo, 0),
+				  SHMKIT_ECORRUPT);
+		/* Every peer then fails at once. */
+		SHMKIT_ASSERT_ERR(shmkit_chan_send(p, &v, 8, &tmo, 0),
+				  SHMKIT_ECORRUPT);
+		SHMKIT_ASSERT_ERR(shmkit_chan_open(&c2, name, CONS),
+				  SHMKIT_ECORRUPT);
+		shmkit_chan_close(p);
+		shmkit_chan_close(c);
+		shmkit_seg_close(seg);
+		drop_chan(name);
+
+		/* A slot word from nowhere. */
+		name = new_chan("posix", pat, 0, 200, 4, 4);
+		c = open_ok(name, CONS);
+		raw = raw_map(name, &seg);
+		sl = (struct shmkit__chan_slot
+			      *)(void *)(raw +
+					 ((struct shmkit__chan_shm *)(void *)
+						  raw)
+						 ->ctl.slots_off);
+		sl->seq = pat == SHMKIT_CHAN_BROADCAST ? 2 * 4 + 1 : 1234567;
+		/* Broadcast: a stamp ahead of the tail is only seen once
+		 * the tail moves; until then the subscriber waits. */
+		SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, &v, 8, &len, &ms20, 0),
+				  pat == SHMKIT_CHAN_BROADCAST
+					  ? -ETIMEDOUT
+					  : SHMKIT_ECORRUPT);
+		shmkit_chan_close(c);
+		shmkit_seg_close(seg);
+		drop_chan(name);
+	}
+}
+
+SHMKIT_TESTS = {
+	{"size_and_names", test_size_and_names},
+	{"create_open_inspect", test_create_open_inspect},
+	{"create_errors", test_create_errors},
+	{"open_errors", test_open_errors},
+	{"roles_and_peers", test_roles_and_peers},
+	{"call_errors", test_call_errors},
+	{"zero_copy", test_zero_copy},
+	{"wrap_every_size", test_wrap_every_size},
+	{"fill_and_drain", test_fill_and_drain},
+	{"full_fail_policy", test_full_fail_policy},
+	{"timeouts", test_timeouts},
+	{"overwrite_counts_losses", test_overwrite_counts_losses},
+	{"emsgsize_leaves_message", test_emsgsize_leaves_message},
+	{"close_gives_back", test_close_gives_back},
+	{"memfd_and_sysv", test_memfd_and_sysv},
+	{"fd_polls", test_fd_polls},
+	{"idle_adaptive_wait_is_cheap", test_idle_adaptive_wait_is_cheap},
+	{"spsc_threads", test_spsc_threads},
+	{"spsc_block_threads", test_spsc_block_threads},
+	{"mpmc_threads", test_mpmc_threads},
+	{"mpmc_block_threads", test_mpmc_block_threads},
+	{"bcast_threads", test_bcast_threads},
+	{"bcast_busy_threads", test_bcast_busy_threads},
+	{"dead_peers_recovered", test_dead_peers_recovered},
+	{"scribble_never_hangs", test_scribble_never_hangs},
+	{"corrupt_slot_detected", test_corrupt_slot_detected},
+	{NULL, NULL},
+};

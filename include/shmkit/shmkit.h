@@ -16,5 +16,6 @@
 #include <shmkit/event.h>
 #include <shmkit/sem.h>
 #include <shmkit/chan.h>
+#include <shmkit/table.h>
 
 #endif /* SHMKIT_SHMKIT_H */

@@ -1,0 +1,349 @@
+/*
+ * table_bench: what the shared hash table costs. In one run on one core:
+ *   - get rate with 1k records and with 1M records (16-byte keys and
+ *     values, random present keys), and their ratio: how much of the
+ *     O(1) survives a table far larger than the caches;
+ *   - put rate: inserts into an empty table, and replaces;
+ *   - at 10k records of the classic 160-byte key-store record
+ *     {int status; char clientId[12]; char serverId[12]; int seckeyid;
+ *     unsigned char seckey[128];}, a get against the linear scan with two
+ *     strcmp() that such stores traditionally do, and their ratio.
+ * Tables live in POSIX segments named /table-bench-<pid>-N, removed at the
+ * end. --quick runs a tenth of the iterations.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <shmkit/error.h>
+#include <shmkit/seg.h>
+#include <shmkit/table.h>
+
+#define ROUNDS 3
+
+struct classic {
+	int status;
+	char clientId[12];
+	char serverId[12];
+	int seckeyid;
+	unsigned char seckey[128];
+};
+
+/* The two ids, back to back as in the record: the table's key. */
+struct ids {
+	char cid[12];
+	char sid[12];
+};
+
+#define LOOKUPS 4096
+
+static char addr[64];
+static struct ids ids[LOOKUPS];
+static int seq;
+
+static double
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void
+die(const char *what, int rc)
+{
+	fprintf(stderr, "%s: %s\n", what, shmkit_strerror(rc));
+	if (addr[0] != '\0')
+		shmkit_seg_unlink_address(addr);
+	exit(1);
+}
+
+static shmkit_table_t *
+table_new(size_t cap, size_t ks, size_t vs)
+{
+	shmkit_table_opts_t o = {cap, ks, vs, 0, 0};
+	shmkit_table_t *t;
+	int rc;
+
+	snprintf(addr, sizeof(addr), "posix:/table-bench-%d-%d", (int)getpid(),
+		 seq++);
+	rc = shmkit_table_create(&t, addr, &o);
+	if (rc < 0)
+		die("shmkit_table_create", rc);
+	return t;
+}
+
+static size_t
+table_bytes(size_t cap)
+{
+	shmkit_table_opts_t o = {cap, 16, 16, 0, 0};
+
+	return shmkit_table_size(&o);
+}
+
+static void
+table_free(shmkit_table_t *t)
+{
+	shmkit_table_close(t);
+	shmkit_seg_unlink_address(addr);
+	addr[0] = '\0';
+}
+
+/* Key number i, 16 bytes, spread so that keys do not look sequential. */
+static void
+key16(uint64_t k[2], uint64_t i)
+{
+	k[0] = i * 0x9e3779b97f4a7c15ull;
+	k[1] = i;
+}
+
+static uint64_t
+xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static double
+fill(shmkit_table_t *t, uint64_t n)
+{
+	uint64_t k[2], v[2], i;
+	double t0 = now_ns();
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		key16(k, i);
+		v[0] = v[1] = i;
+		rc = shmkit_table_put(t, k, v);
+		if (rc != 0)
+			die("put", rc);
+	}
+	return (double)n / ((now_ns() - t0) / 1e9);
+}
+
+/* Gets of random present keys per second. */
+static double
+get_rate(shmkit_table_t *t, uint64_t n, long iters)
+{
+	uint64_t k[2], v[2], s = 88172645463325252ull, sum = 0;
+	double t0 = now_ns();
+	long i;
+	int rc;
+
+	for (i = 0; i < iters; i++) {
+		key16(k, xorshift(&s) % n);
+		rc = shmkit_table_get(t, k, v);
+		if (rc != 0)
+			die("get", rc);
+		sum += v[0];
+	}
+	if (sum == 42)
+		printf(" ");
+	return (double)iters / ((now_ns() - t0) / 1e9);
+}
+
+static double
+replace_rate(shmkit_table_t *t, uint64_t n, long iters)
+{
+	uint64_t k[2], v[2], s = 2463534242ull;
+	double t0 = now_ns();
+	long i;
+	int rc;
+
+	for (i = 0; i < iters; i++) {
+		key16(k, xorshift(&s) % n);
+		v[0] = v[1] = (uint64_t)i;
+		rc = shmkit_table_put(t, k, v);
+		if (rc != 1)
+			die("put (replace)", rc);
+	}
+	return (double)iters / ((now_ns() - t0) / 1e9);
+}
+
+/*
+ * The memory's own limit: random 8-byte reads, each from another cache
+ * line, of a buffer as large as the table, issued as independently as
+ * the table's gets are.
+ */
+static double
+mem_rate(size_t len, long iters)
+{
+	unsigned char *p = malloc(len);
+	uint64_t s = 88172645463325252ull, sum = 0;
+	size_t lines = len / 64;
+	double t0;
+	long i;
+
+	if (p == NULL)
+		die("malloc", -12);
+	memset(p, 1, len);
+	t0 = now_ns();
+	for (i = 0; i < iters; i++)
+		sum += *(volatile uint64_t *)(void *)(p + xorshift(&s) % lines *
+								  64);
+	t0 = now_ns() - t0;
+	free(p);
+	if (sum == 42)
+		printf(" ");
+	return (double)iters / (t0 / 1e9);
+}
+
+static double
+best(double a, double b)
+{
+	return a > b ? a : b;
+}
+
+/* The classic lookup: scan until both ids match. */
+static const struct classic *
+scan(const struct classic *recs, size_t n, const char *cid, const char *sid)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(recs[i].clientId, cid) == 0 &&
+		    strcmp(recs[i].serverId, sid) == 0)
+			return &recs[i];
+	return NULL;
+}
+
+/* Ids as C strings, zero-padded: table keys compare all their bytes. */
+static void
+classic_ids(char cid[12], char sid[12], unsigned i)
+{
+	memset(cid, 0, 12);
+	memset(sid, 0, 12);
+	snprintf(cid, 12, "client%05u", i % 100000);
+	snprintf(sid, 12, "srv%04u", i / 100000 + 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	long iters = 10000000, classic_iters = 20000;
+	double g1k = 0, g1m = 0, ins = 0, rep = 0, rep1k = 0, gc = 0, sc = 0;
+	double m1k = 0, m1m = 0, t0;
+	size_t len1k, len1m;
+	struct classic *recs, rec;
+	shmkit_table_t *t;
+	uint64_t s = 1;
+	size_t n;
+	unsigned i, r;
+	char key[24];
+	int rc;
+
+	for (i = 1; i < (unsigned)argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0) {
+			iters /= 10;
+			classic_iters /= 10;
+		} else {
+			fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+			return 2;
+		}
+	}
+
+	t = table_new(1000, 16, 16);
+	fill(t, 1000);
+	get_rate(t, 1000, iters / 10);
+	for (r = 0; r < ROUNDS; r++) {
+		g1k = best(g1k, get_rate(t, 1000, iters));
+		rep1k = best(rep1k, replace_rate(t, 1000, iters / 4));
+	}
+	len1k = table_bytes(1000);
+	table_free(t);
+
+	t = table_new(1000000, 16, 16);
+	ins = fill(t, 1000000);
+	get_rate(t, 1000000, iters / 10);
+	for (r = 0; r < ROUNDS; r++) {
+		g1m = best(g1m, get_rate(t, 1000000, iters));
+		rep = best(rep, replace_rate(t, 1000000, iters / 4));
+	}
+	len1m = table_bytes(1000000);
+	table_free(t);
+	for (r = 0; r < ROUNDS; r++) {
+		m1k = best(m1k, mem_rate(len1k, iters));
+		m1m = best(m1m, mem_rate(len1m, iters));
+	}
+
+	/* The classic record store at 10k records: the same records in an
+	 * array and in a table keyed by clientId + serverId. */
+	n = 10000;
+	recs = calloc(n, sizeof(*recs));
+	if (recs == NULL)
+		die("calloc", -12);
+	t = table_new(n, 24, sizeof(struct classic));
+	for (i = 0; i < n; i++) {
+		memset(&rec, 0, sizeof(rec));
+		classic_ids(rec.clientId, rec.serverId, i);
+		rec.status = 1;
+		rec.seckeyid = (int)i;
+		memset(rec.seckey, (int)i, sizeof(rec.seckey));
+		recs[i] = rec;
+		memcpy(key, rec.clientId, 12);
+		memcpy(key + 12, rec.serverId, 12);
+		rc = shmkit_table_put(t, key, &rec);
+		if (rc != 0)
+			die("put classic", rc);
+	}
+	/* What callers look up: the ids of a random record, made before
+	 * the clock starts. */
+	for (i = 0; i < LOOKUPS; i++) {
+		unsigned x = (unsigned)(xorshift(&s) % n);
+
+		memcpy(ids[i].cid, recs[x].clientId, 12);
+		memcpy(ids[i].sid, recs[x].serverId, 12);
+	}
+	for (r = 0; r < ROUNDS; r++) {
+		long found = 0;
+		long li;
+
+		t0 = now_ns();
+		for (li = 0; li < classic_iters; li++) {
+			const struct ids *id = &ids[li % LOOKUPS];
+
+			found += scan(recs, n, id->cid, id->sid) != NULL;
+		}
+		sc = best(sc, (double)classic_iters / ((now_ns() - t0) / 1e9));
+		t0 = now_ns();
+		for (li = 0; li < classic_iters * 100; li++)
+			found += shmkit_table_get(t, &ids[li % LOOKUPS],
+						  &rec) == 0;
+		gc = best(gc, (double)(classic_iters * 100) /
+				      ((now_ns() - t0) / 1e9));
+		if (found != classic_iters * 101)
+			die("classic lookups missed", -2);
+	}
+	table_free(t);
+	free(recs);
+
+	printf("shmkit table, one core, best of %d rounds:\n", ROUNDS);
+	printf("  get, 1k records (16 B keys/values)   %10.2f M/s\n",
+	       g1k / 1e6);
+	printf("  get, 1M records                      %10.2f M/s\n",
+	       g1m / 1e6);
+	printf("  ratio 1M/1k                          %10.2f\n", g1m / g1k);
+	printf("  put, insert into 1M table            %10.2f M/s\n",
+	       ins / 1e6);
+	printf("  put, replace in 1M table             %10.2f M/s\n",
+	       rep / 1e6);
+	printf("  put, replace in 1k table             %10.2f M/s\n",
+	       rep1k / 1e6);
+	printf("memory alone, random line reads over the same bytes:\n");
+	printf("  %4zu MB (1M table)                    %10.2f M/s\n",
+	       len1m >> 20, m1m / 1e6);
+	printf("  %4zu kB (1k table)                    %10.2f M/s\n",
+	       len1k >> 10, m1k / 1e6);
+	printf("  ratio                                %10.2f\n", m1m / m1k);
+	printf("classic 160-byte records, 10k records:\n");
+	printf("  linear scan, two strcmp              %10.0f /s\n", sc);
+	printf("  shmkit get                           %10.0f /s\n", gc);
+	printf("  ratio get/scan                       %10.0f\n", gc / sc);
+	return 0;
+}

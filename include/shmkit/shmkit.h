@@ -17,5 +17,6 @@
 #include <shmkit/sem.h>
 #include <shmkit/chan.h>
 #include <shmkit/table.h>
+#include <shmkit/keys.h>
 
 #endif /* SHMKIT_SHMKIT_H */

@@ -74,8 +74,10 @@ long cli_parse_uint(const char *cmd, const char *option, const char *text,
 /* Subcommands, one per row of cli_commands[] (cmd_<name>.c). */
 int cmd_bench(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
+int cmd_chan(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_demo_peer(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 int cmd_limits(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_mk(int argc, char **argv);

@@ -40,6 +40,9 @@ enum col_id {
 	COL_VERSION,
 	COL_HEALTH,
 	COL_PIDS,
+	COL_PATTERN,
+	COL_PEERS,
+	COL_PEERLIST,
 	COL_COUNT
 };
 
@@ -78,11 +81,16 @@ static const struct column {
 			 "shmkit objects: ok, corrupt, incompatible, broken, "
 			 "orphaned" },
 	[COL_PIDS] = { "PIDS", COL_TRUNC, "processes that map it" },
+	[COL_PATTERN] = { "PATTERN", 0, "channels: spsc, mpmc or broadcast" },
+	[COL_PEERS] = { "PEERS", 0,
+			"channels: peers alive/registered (1/2)" },
+	[COL_PEERLIST] = { "PEERLIST", COL_TRUNC,
+			   "channels: each peer as PID:ROLE:STATE" },
 };
 
 static const enum col_id default_cols[] = {
 	COL_TYPE, COL_ADDRESS, COL_PERMS,   COL_OWNER, COL_SIZE,   COL_NATTCH,
-	COL_STATUS, COL_CPID, COL_COMMAND, COL_KIND,  COL_HEALTH,
+	COL_STATUS, COL_CPID, COL_COMMAND, COL_KIND,  COL_HEALTH, COL_PEERS,
 };
 
 struct ls_opts {
@@ -263,6 +271,35 @@ cell(const struct obj *ob, enum col_id c, const struct ls_opts *o, char *buf,
 		for (i = 0; i < ob->npids && n + 12 < len; i++)
 			n += (size_t)snprintf(buf + n, len - n, "%s%d",
 					      i ? "," : "", (int)ob->pids[i]);
+		return buf;
+	case COL_PATTERN:
+		if (ob->chan_ok)
+			return shmkit_chan_pattern_name(ob->chan.pattern);
+		return buf;
+	case COL_PEERS:
+		if (ob->chan_ok)
+			snprintf(buf, len, "%d/%u", ob->chan_alive,
+				 ob->chan.peers);
+		else if (strcmp(ob->kind, "chan") == 0)
+			snprintf(buf, len, "?"); /* unreadable or corrupt */
+		return buf;
+	case COL_PEERLIST:
+		for (i = 0; ob->chan_ok && i < ob->chan_npeers && n + 40 < len;
+		     i++) {
+			const shmkit_chan_peer_info_t *p = &ob->chan_peers[i];
+
+			n += (size_t)snprintf(
+				buf + n, len - n, "%s%d:%s:%s", i ? "," : "",
+				p->pid,
+				p->role == SHMKIT_CHAN_PRODUCER ? "producer" :
+								  "consumer",
+				p->alive > 0  ? "alive" :
+				p->alive == 0 ? "dead" :
+						"unknown");
+		}
+		if (ob->chan_ok && (unsigned)ob->chan_npeers < ob->chan.peers &&
+		    n + 4 < len)
+			snprintf(buf + n, len - n, ",...");
 		return buf;
 	case COL_COUNT:
 		break;

@@ -155,7 +155,8 @@ cmd_mk(int argc, char **argv)
 static void
 rm_usage(void)
 {
-	printf("Usage: shmkit rm ADDRESS...\n\n"
+	printf("Usage: shmkit rm ADDRESS...\n"
+	       "       shmkit rm --stale [--dry-run] [ADDRESS...]\n\n"
 	       "Remove shared memory segments by address: sysv:KEY,\n"
 	       "sysv-id:ID, ftok:PATH:PROJ, posix:/NAME, /NAME, file:PATH.\n"
 	       "Each failure is reported and the rest are still removed;\n"
@@ -164,26 +165,170 @@ rm_usage(void)
 	       "destruction: it loses its key at once and is freed when the\n"
 	       "last one detaches. POSIX objects and files lose their name;\n"
 	       "processes that map them keep the memory until they unmap.\n\n"
+	       "With --stale, remove every shmkit object (channel, table, key\n"
+	       "store; never a segment without a shmkit header) that no living\n"
+	       "process uses: nobody attaches or maps it, its creator is dead,\n"
+	       "and no peer registered in a channel is alive. With ADDRESSes,\n"
+	       "only those are considered. One line is printed per object\n"
+	       "removed.\n\n"
+	       "Options:\n"
+	       "      --stale     remove shmkit objects nobody uses\n"
+	       "  -n, --dry-run   with --stale: only say what would go\n"
+	       "  -h, --help      this help\n\n"
 	       "Examples:\n"
-	       "  shmkit rm sysv:0x44 sysv-id:32769 /frames\n");
+	       "  shmkit rm sysv:0x44 sysv-id:32769 /frames\n"
+	       "  shmkit rm --stale --dry-run\n");
+}
+
+/*
+ * Why a shmkit object must stay, or NULL when it is stale. Every test
+ * errs on keeping: a state that cannot be read counts as alive.
+ */
+static const char *
+keep_reason(const struct obj *o, char *buf, size_t len)
+{
+	long users = o->type == OBJ_SYSV ? o->nattch : o->npids;
+
+	if (o->kind[0] == '\0')
+		return "not a shmkit object";
+	if (users > 0) {
+		snprintf(buf, len, "%s by %ld process%s",
+			 o->type == OBJ_SYSV ? "attached" : "mapped", users,
+			 users == 1 ? "" : "es");
+		return buf;
+	}
+	/* POSIX objects have no attach count: a process whose maps we may
+	 * not read could map one that others may open. */
+	if (o->type != OBJ_SYSV && o->hidden_maps && (o->perms & 077))
+		return "open to other users, whose processes cannot all be "
+		       "seen";
+	if (o->creator_alive > 0)
+		return "its creator is alive";
+	if (o->creator_alive < 0)
+		return "its creator's state is unknown";
+	if (strcmp(o->kind, "chan") != 0)
+		return NULL;
+	if (!o->chan_ok) {
+		/* No peer can use a channel found corrupt or of another
+		 * layout either; any other failure leaves us in the dark. */
+		if (o->chan_err == SHMKIT_ECORRUPT ||
+		    o->chan_err == SHMKIT_EBROKEN ||
+		    o->chan_err == SHMKIT_EVERSION || o->chan_err == SHMKIT_EABI)
+			return NULL;
+		return "its peers cannot be read";
+	}
+	if (o->chan_alive > 0)
+		return "a peer is alive";
+	if (o->chan_unknown > 0)
+		return "a peer's state is unknown";
+	return NULL;
+}
+
+/*
+ * Removes o if it is still stale when looked at again just before the
+ * removal, which narrows the race with a process opening it to that
+ * instant. Returns 1 removed (or would be), 0 kept, -1 failed.
+ */
+static int
+rm_stale_one(const struct obj *o, int dry_run, int named, const char *arg)
+{
+	char addr[SHMKIT_ADDR_STRLEN], why[64];
+	const char *reason;
+	struct obj now;
+	int rc;
+
+	if (o->type == OBJ_SYSV)
+		snprintf(addr, sizeof(addr), "sysv-id:%d", o->id);
+	else
+		snprintf(addr, sizeof(addr), "%s", o->address);
+	reason = keep_reason(o, why, sizeof(why));
+	if (reason == NULL && !dry_run) {
+		rc = objects_find(addr, 1, &now);
+		if (rc == -ENOENT || rc == -EINVAL)
+			return 0; /* gone meanwhile */
+		reason = rc < 0 ? "it cannot be looked at again" :
+				  keep_reason(&now, why, sizeof(why));
+	}
+	if (reason != NULL) {
+		if (named)
+			cli_errorf("rm", "%s: kept: %s", arg, reason);
+		return 0;
+	}
+	if (!dry_run) {
+		rc = shmkit_seg_unlink_address(addr);
+		if (rc < 0) {
+			cli_error("rm", o->address, rc);
+			return -1;
+		}
+	}
+	printf("%s %s (%s)\n", dry_run ? "would remove" : "removed",
+	       o->address, o->kind);
+	return 1;
+}
+
+static int
+rm_stale(char **addrs, int n, int dry_run)
+{
+	struct obj *objs = NULL, one;
+	size_t i, count = 0;
+	int rc, failed = 0;
+
+	if (n > 0) {
+		for (i = 0; i < (size_t)n; i++) {
+			rc = objects_find(addrs[i], 1, &one);
+			if (rc < 0) {
+				cli_error("rm", addrs[i], rc);
+				failed = 1;
+				continue;
+			}
+			if (rm_stale_one(&one, dry_run, 1, addrs[i]) < 0)
+				failed = 1;
+		}
+		return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	}
+	rc = objects_list(OBJ_WANT_SHMKIT | OBJ_PROBE_SYSV, &objs, &count);
+	if (rc < 0) {
+		cli_error("rm", NULL, rc);
+		return CLI_EXIT_FAIL;
+	}
+	for (i = 0; i < count; i++)
+		if (rm_stale_one(&objs[i], dry_run, 0, NULL) < 0)
+			failed = 1;
+	free(objs);
+	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
 int
 cmd_rm(int argc, char **argv)
 {
+	enum { OPT_STALE = 0x100 };
 	static const struct option longopts[] = {
+		{ "stale", no_argument, NULL, OPT_STALE },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, i, failed = 0;
+	int c, i, failed = 0, stale = 0, dry_run = 0;
 
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		if (c == 'h') {
+	while ((c = getopt_long(argc, argv, ":nh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_STALE:
+			stale = 1;
+			break;
+		case 'n':
+			dry_run = 1;
+			break;
+		case 'h':
 			rm_usage();
 			return CLI_EXIT_OK;
+		default:
+			return cli_getopt_error("rm", c, argv);
 		}
-		return cli_getopt_error("rm", c, argv);
 	}
+	if (dry_run && !stale)
+		return cli_usage_error("rm", "--dry-run goes with --stale");
+	if (stale)
+		return rm_stale(argv + optind, argc - optind, dry_run);
 	if (optind == argc)
 		return cli_usage_error("rm", "missing ADDRESS");
 	for (i = optind; i < argc; i++) {

@@ -21,8 +21,9 @@ usage(void)
 	printf("Usage: shmkit stat ADDRESS [--json]\n\n"
 	       "Show everything known about one shared memory object: size,\n"
 	       "permissions, owner and creator, attach count and the processes\n"
-	       "that map it, times, System V status, and for shmkit objects\n"
-	       "their kind and health. System V segments are attached\n"
+	       "that map it, times, System V status, for shmkit objects\n"
+	       "their kind and health, and for channels each registered peer\n"
+	       "and whether it is alive. System V segments are attached\n"
 	       "read-only for a moment to look for a shmkit header.\n\n"
 	       "Options:\n"
 	       "  -J, --json   JSON output\n"
@@ -53,6 +54,7 @@ stat_file(const char *address, struct obj *o)
 	o->size = st.size;
 	o->nattch = -1;
 	o->cpid = o->lpid = -1;
+	o->creator_alive = -1;
 	o->atime = st.atime.tv_sec;
 	o->mtime = st.mtime.tv_sec;
 	o->ctime = st.ctime.tv_sec;
@@ -91,6 +93,56 @@ field_num(struct field_printer *fp, const char *name, long long value)
 		snprintf(buf, sizeof(buf), "%lld", value);
 		field_str(fp, name, buf);
 	}
+}
+
+/* A channel's peers: one "peer" line each, or a JSON array. */
+static void
+print_peers(struct field_printer *fp, const struct obj *o)
+{
+	char a[128], b[256], c[64];
+	int i;
+
+	snprintf(b, sizeof(b), "%u registered, %d alive", o->chan.peers,
+		 o->chan_alive);
+	if (fp->json) {
+		field_num(fp, "peers-alive", o->chan_alive);
+		printf(",\n   \"peers\": [");
+	} else {
+		field_str(fp, "peers", b);
+	}
+	for (i = 0; i < o->chan_npeers; i++) {
+		const shmkit_chan_peer_info_t *p = &o->chan_peers[i];
+		const char *role = p->role == SHMKIT_CHAN_PRODUCER ?
+					   "producer" :
+					   "consumer";
+		const char *comm = p->alive > 0 ?
+					   fmt_escape(obj_pid_comm(p->pid, c,
+								   sizeof(c)),
+						      a, sizeof(a)) :
+					   "";
+
+		if (fp->json) {
+			printf("%s\n    {\"index\": %u, \"role\": \"%s\", "
+			       "\"pid\": %d, \"alive\": %s, \"command\": ",
+			       i ? "," : "", p->index, role, p->pid,
+			       p->alive > 0	? "true" :
+			       p->alive == 0 ? "false" :
+						 "null");
+			fmt_json_string(stdout, comm);
+			printf("}");
+			continue;
+		}
+		snprintf(b, sizeof(b), "%u %s %d%s%s%s %s", p->index, role,
+			 p->pid, *comm ? "(" : "", comm, *comm ? ")" : "",
+			 p->alive > 0	? "alive" :
+			 p->alive == 0 ? "dead" :
+					 "unknown");
+		field_str(fp, "peer", b);
+	}
+	if (fp->json)
+		printf("%s]", o->chan_npeers ? "\n   " : "");
+	else if ((unsigned)o->chan_npeers < o->chan.peers)
+		field_str(fp, "peer", "...");
 }
 
 static void
@@ -148,6 +200,13 @@ print_obj(const struct obj *o, int is_file, int json)
 		field_str(&fp, "kind", o->kind);
 		field_num(&fp, "version", o->version);
 		field_str(&fp, "health", o->health);
+	}
+	if (o->chan_ok) {
+		field_str(&fp, "pattern",
+			  shmkit_chan_pattern_name(o->chan.pattern));
+		field_str(&fp, "policy",
+			  shmkit_chan_policy_name(o->chan.policy));
+		print_peers(&fp, o);
 	}
 	if (json)
 		printf("\n}\n");

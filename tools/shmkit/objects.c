@@ -31,6 +31,7 @@ struct mapping {
 struct mappings {
 	struct mapping *v;
 	size_t n, cap;
+	int hidden; /* processes whose maps we may not read */
 };
 
 const char *
@@ -112,8 +113,13 @@ scan_maps(struct mappings *m)
 		pid = (pid_t)atoi(de->d_name);
 		snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 		f = fopen(path, "re");
-		if (f == NULL)
-			continue; /* gone, or not ours to read */
+		if (f == NULL) {
+			/* Gone, or not ours to read: the second hides who
+			 * maps what. */
+			if (errno != ENOENT && errno != ESRCH)
+				m->hidden = 1;
+			continue;
+		}
 		while (fgets(line, sizeof(line), f) != NULL) {
 			unsigned long inode;
 			char perms[8];
@@ -143,6 +149,7 @@ attach_pids(struct obj *o, const struct mappings *m, int sysv,
 	size_t i;
 
 	o->npids = 0;
+	o->hidden_maps = m->hidden;
 	for (i = 0; i < m->n; i++) {
 		if (m->v[i].sysv != sysv || m->v[i].inode != inode)
 			continue;
@@ -167,6 +174,7 @@ judge_header(struct obj *o, const void *hdr, size_t len, int users)
 	snprintf(o->kind, sizeof(o->kind), "%s",
 		 shmkit_obj_kind_name(info.kind));
 	o->version = info.version;
+	o->creator_alive = info.creator_alive;
 	if (rc == SHMKIT_ECORRUPT)
 		snprintf(o->health, sizeof(o->health), "corrupt");
 	else if (rc == SHMKIT_EABI || rc == SHMKIT_EVERSION)
@@ -177,6 +185,59 @@ judge_header(struct obj *o, const void *hdr, size_t len, int users)
 		snprintf(o->health, sizeof(o->health), "orphaned");
 	else
 		snprintf(o->health, sizeof(o->health), "ok");
+}
+
+int
+objects_chan_peers(const char *address, shmkit_chan_info_t *info,
+		   shmkit_chan_peer_info_t **peers, size_t *n)
+{
+	shmkit_chan_peer_info_t *v = NULL, *nv;
+	size_t cap = 0;
+	int rc, tries;
+
+	/* Peers may register between two calls: grow and ask again, a few
+	 * times, then show what fits. */
+	for (tries = 0; tries < 4; tries++) {
+		rc = shmkit_chan_inspect(address, info, v, cap);
+		if (rc < 0 || (size_t)rc <= cap)
+			break;
+		nv = realloc(v, ((size_t)rc + 8) * sizeof(*v));
+		if (nv == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		v = nv;
+		cap = (size_t)rc + 8;
+	}
+	if (rc < 0) {
+		free(v);
+		return rc;
+	}
+	*peers = v;
+	*n = (size_t)rc < cap ? (size_t)rc : cap;
+	return 0;
+}
+
+/* A channel's peers into *o, for ls and stat; failures leave chan_ok 0. */
+static void
+inspect_chan(struct obj *o)
+{
+	shmkit_chan_peer_info_t *peers;
+	size_t i, n;
+
+	if (strcmp(o->kind, "chan") != 0)
+		return;
+	o->chan_err = objects_chan_peers(o->address, &o->chan, &peers, &n);
+	if (o->chan_err < 0)
+		return;
+	o->chan_ok = 1;
+	for (i = 0; i < n; i++) {
+		o->chan_alive += peers[i].alive > 0;
+		o->chan_unknown += peers[i].alive < 0;
+		if (i < OBJ_MAX_PEERS)
+			o->chan_peers[o->chan_npeers++] = peers[i];
+	}
+	free(peers);
 }
 
 static void
@@ -195,6 +256,7 @@ probe_posix(struct obj *o, int dirfd_shm, const char *file)
 	close(fd);
 	if (n == (ssize_t)sizeof(hdr))
 		judge_header(o, hdr, (size_t)o->size, o->npids);
+	inspect_chan(o);
 }
 
 static void
@@ -210,6 +272,7 @@ probe_sysv(struct obj *o)
 	/* Our own attach counts in nattch: the others are nattch - 1. */
 	judge_header(o, p, (size_t)o->size, (int)o->nattch - 1);
 	shmdt(p);
+	inspect_chan(o);
 }
 
 static void
@@ -221,6 +284,7 @@ obj_init(struct obj *o, enum obj_type t)
 	o->id = -1;
 	o->cpid = -1;
 	o->lpid = -1;
+	o->creator_alive = -1;
 }
 
 /* One line of /proc/sysvipc/shm into *o. */

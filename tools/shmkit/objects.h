@@ -25,6 +25,9 @@ enum obj_type {
 /* The processes that map an object (a bounded list: enough to show). */
 #define OBJ_MAX_PIDS 32
 
+/* The peers of a channel kept with it (the counts cover all of them). */
+#define OBJ_MAX_PEERS 16
+
 struct obj {
 	enum obj_type type;
 	char address[SHMKIT_ADDR_STRLEN];
@@ -45,6 +48,17 @@ struct obj {
 	char health[16];            /* shmkit objects: ok/corrupt/orphaned */
 	int npids;                  /* mapping processes found (<= MAX) */
 	pid_t pids[OBJ_MAX_PIDS];
+	int hidden_maps;            /* some processes' maps were unreadable,
+				       so POSIX users may be missing */
+	int creator_alive;          /* shmkit objects: 1, 0, -1 unknown */
+	/* Channels: what shmkit_chan_inspect() said, if chan_ok. */
+	int chan_ok;
+	int chan_err;               /* else why not (0: not a channel) */
+	shmkit_chan_info_t chan;
+	int chan_alive;             /* registered peers alive */
+	int chan_unknown;           /* registered peers of unknown state */
+	int chan_npeers;            /* entries in chan_peers (<= MAX) */
+	shmkit_chan_peer_info_t chan_peers[OBJ_MAX_PEERS];
 };
 
 /* Which objects a listing collects. */
@@ -66,6 +80,15 @@ int objects_list(unsigned want, struct obj **out, size_t *count);
  * for a shmkit header. Returns 0, -ENOENT, -EINVAL, ...
  */
 int objects_find(const char *address, int probe_sysv, struct obj *o);
+
+/*
+ * objects_chan_peers - shmkit_chan_inspect() the channel at address, with
+ * all of its registered peers in a new array (*peers, *n; free with
+ * free(); NULL when there are none). Read-only. Returns 0 or the error of
+ * shmkit_chan_inspect(), or -ENOMEM.
+ */
+int objects_chan_peers(const char *address, shmkit_chan_info_t *info,
+		       shmkit_chan_peer_info_t **peers, size_t *n);
 
 /* "sysv", "posix", "sem". */
 const char *obj_type_name(enum obj_type t);

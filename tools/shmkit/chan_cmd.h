@@ -1,0 +1,32 @@
+/*
+ * chan_cmd.h: what the files of "shmkit chan" share. cmd_chan.c holds the
+ * dispatch, create and stat; chan_io.c holds send and recv, the two that
+ * wait and so must end cleanly on a signal.
+ */
+#ifndef SHMKIT_CLI_CHAN_CMD_H
+#define SHMKIT_CLI_CHAN_CMD_H
+
+#include <time.h>
+
+#include <shmkit/shmkit.h>
+
+/* Subcommands: argv[0] is the subcommand's name ("send"). */
+int chan_send(int argc, char **argv);
+int chan_recv(int argc, char **argv);
+
+/*
+ * chan_parse_seconds - parse "2", "0.5" or "1.25" (seconds, at most
+ * nanosecond precision, up to a year) into *ts for option OPTION of
+ * command CMD; on failure report a usage error and return -1.
+ */
+int chan_parse_seconds(const char *cmd, const char *option, const char *text,
+		       struct timespec *ts);
+
+/*
+ * chan_report - report err from an operation on the channel at address,
+ * in words a shell user can act on for the codes channels add (a busy
+ * single place, a full peer table, not a channel at all).
+ */
+void chan_report(const char *cmd, const char *address, int err);
+
+#endif /* SHMKIT_CLI_CHAN_CMD_H */

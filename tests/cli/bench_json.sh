@@ -21,7 +21,7 @@ state() {
 }
 state >"$tmp/before"
 
-"$cli" bench --json --only eventfd,shm-posix,sysv-msg --sizes 64,4096 \
+"$cli" bench --json --only eventfd,shm-posix,sysv-msg,chan-sysv --sizes 64,4096 \
 	--iterations 100 --warmup 10 --duration 10ms >"$tmp/out.json"
 python3 -c 'import json,sys; json.load(sys.stdin)' <"$tmp/out.json"
 
@@ -50,7 +50,8 @@ for r in doc["results"]:
                 bad.append("%s %d: ratio %s missing" % (r["mechanism"], r["size"], k))
     elif r["status"] == "failed":
         bad.append("%s %d failed: %s" % (r["mechanism"], r["size"], r["reason"]))
-want = {"floor", "memcpy", "pipe", "eventfd", "shm-posix", "sysv-msg"}
+want = {"floor", "memcpy", "pipe", "eventfd", "shm-posix", "sysv-msg",
+        "chan-sysv"}
 if set(seen) != want:
     bad.append("mechanisms %r, expected %r" % (sorted(seen), sorted(want)))
 for m, sizes in seen.items():

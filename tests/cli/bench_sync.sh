@@ -1,7 +1,7 @@
 #!/bin/bash
 # The synchronisation section of "shmkit bench": --only mutex,event gives
-# one entry each in the table, the JSON "sync" array and the second CSV
-# table, with positive times for shmkit and its baseline (a private
+# one entry each in the table, the JSON "sync" array and the "sync" rows
+# of the CSV table, with positive times for shmkit and its baseline (a private
 # pthread mutex, a pipe round trip) and their ratio.
 set -eu
 cli=${SHMKIT_CLI:?}
@@ -53,26 +53,27 @@ for m, r in got.items():
 if {r["mechanism"] for r in doc["results"]} != {"floor", "memcpy", "pipe"}:
     bad.append("json: results %r" % sorted({r["mechanism"] for r in doc["results"]}))
 
-# CSV: the second table, after "# sync", with its own header.
-blocks = cs.split("\n# sync")
-if len(blocks) != 2:
-    bad.append("csv: no sync table")
-else:
-    lines = [l for l in blocks[1].splitlines()[1:] if l and not l.startswith("#")]
-    rows = list(csv.reader(lines))
-    head, body = rows[0], rows[1:]
-    if head[:2] != ["sync", "status"]:
-        bad.append("csv: sync header %r" % head)
-    for r in body:
-        if len(r) != len(head):
-            bad.append("csv: row %r" % r)
-            continue
-        d = dict(zip(head, r))
-        if d["status"] != "ok" or not float(d["shmkit_ns"]) > 0 or \
-           not float(d["baseline_ns"]) > 0 or not float(d["ratio"]) > 0:
-            bad.append("csv: row %r" % r)
-    if sorted(r[0] for r in body) != sorted(want):
-        bad.append("csv: sync rows %r" % [r[0] for r in body])
+# CSV: one table; the sync rows have kind "sync" and their own columns.
+lines = [l for l in cs.splitlines() if l and not l.startswith("#")]
+rows = list(csv.reader(lines))
+head, body = rows[0], rows[1:]
+if head[:2] != ["kind", "mechanism"]:
+    bad.append("csv: header %r" % head)
+syncs = []
+for r in body:
+    if len(r) != len(head):
+        bad.append("csv: row %r" % r)
+        continue
+    d = dict(zip(head, r))
+    if d["kind"] != "sync":
+        continue
+    syncs.append(d["mechanism"])
+    if d["status"] != "ok" or not float(d["shmkit_ns"]) > 0 or \
+       not float(d["baseline_ns"]) > 0 or not float(d["ratio"]) > 0 or \
+       d["baseline"] != want.get(d["mechanism"]):
+        bad.append("csv: row %r" % r)
+if sorted(syncs) != sorted(want):
+    bad.append("csv: sync rows %r" % syncs)
 for b in bad:
     print("FAIL:", b)
 sys.exit(1 if bad else 0)

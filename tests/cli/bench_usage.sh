@@ -40,6 +40,7 @@ expect 2 "unexpected argument" extra
 expect 2 "--plot" --plot out.gif
 expect 0 "Usage:" --help
 expect 0 "shm-memfd" --list
+expect 0 "chan-posix-block" --list
 
 # Interrupted in the middle: nothing left behind, dies of SIGINT.
 # What shmkit bench may create, by name: its System V keys (0x5b......),
@@ -54,7 +55,7 @@ state() {
 }
 state >"$tmp/before"
 for delay in 0.3 0.9; do
-	"$cli" bench --only sysv-msg,shm-sysv,shm-posix,shm-file,fifo,posix-mq \
+	"$cli" bench --only sysv-msg,shm-sysv,shm-posix,shm-file,fifo,posix-mq,chan-sysv,chan-file \
 		--sizes 64,4K --duration 0.5 >/dev/null 2>"$tmp/err" &
 	pid=$!
 	sleep $delay

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <shmkit/chan.h>
 #include <shmkit/seg.h>
 
 #define BENCH_CMD "bench"
@@ -94,6 +95,11 @@ struct bench_ctx {
 	uint64_t expect;  /* eventfd: next value to decode */
 	uint64_t pending; /* eventfd: decoded messages not yet returned */
 	void *buf;        /* System V msgbuf: mtype + payload */
+	/* Channels (bench_chan.c): one segment and one handle per
+	 * direction, [0] parent to child, [1] child to parent. */
+	shmkit_seg_t *chseg[2];
+	shmkit_chan_t *chan[2];
+	int chan_err;     /* the child's failure to open its handles */
 };
 
 /* Results of one mechanism at one size. */
@@ -147,6 +153,19 @@ extern const struct bench_ops bench_socket_ops, bench_tcp_ops;
 extern const struct bench_ops bench_posix_mq_ops, bench_sysv_msg_ops;
 extern const struct bench_ops bench_signal_ops, bench_eventfd_ops;
 extern const struct bench_ops bench_floor_ops, bench_shm_ops;
+extern const struct bench_ops bench_chan_ops;
+
+/* mech->arg of the shm-* and chan-* rows: the backend (low byte), plus
+ * one of these for how a waiting side waits (none: busy-poll). */
+#define BENCH_WAIT_FUTEX    0x100 /* shm-futex: sleeps on a futex */
+#define BENCH_WAIT_ADAPTIVE 0x200 /* chan: SHMKIT_CHAN_WAIT_ADAPTIVE */
+#define BENCH_WAIT_BLOCK    0x400 /* chan: SHMKIT_CHAN_WAIT_BLOCK */
+
+/* The address of a segment of backend b for this run (bench_shm.c):
+ * shmkit-bench-<pid>-<attempt> names, System V keys 0x5b......; a
+ * creation that meets -EEXIST retries with the next attempt. */
+int bench_shm_address(char *buf, size_t len, shmkit_backend_t b,
+		      unsigned attempt);
 
 /* The signal used by the signal mechanism (blocked in both processes). */
 #define BENCH_SIGNAL (SIGRTMIN + 3)
@@ -176,6 +195,13 @@ int bench_spin(unsigned long *spins);
  * read that meets end of file gives -ECONNRESET (peer closed). */
 int bench_write_full(int fd, const void *buf, size_t len);
 int bench_read_full(int fd, void *buf, size_t len);
+
+/* Copy from src to dst (len bytes each) exactly the bytes the driver
+ * stamps into every message and checks on arrival: the sequence number,
+ * one byte per 4 KiB page and the last byte. Zero-copy mechanisms (the
+ * chan-* rows) move these and nothing else, as a program that builds its
+ * messages in place would. */
+void bench_copy_stamped(void *dst, const void *src, size_t len);
 
 /* Close *fd if open and mark it closed. */
 void bench_close(int *fd);

@@ -61,15 +61,19 @@ fmt_rate(char *buf, size_t len, double v, const char *unit)
 		 pre[i], unit);
 }
 
+/* A ratio with two significant digits at least: shared memory against a
+ * pipe is often below 0.01, which "%.2f" would print as 0.00. */
 static void
 fmt_ratio(char *buf, size_t len, double v)
 {
 	if (v <= 0)
 		snprintf(buf, len, "-");
-	else if (v < 10)
+	else if (v >= 10)
+		snprintf(buf, len, "%.0fx", v);
+	else if (v >= 0.1)
 		snprintf(buf, len, "%.2fx", v);
 	else
-		snprintf(buf, len, "%.0fx", v);
+		snprintf(buf, len, "%.2gx", v); /* 0.031x, 0.0031x, 3.1e-05x */
 }
 
 static void
@@ -150,13 +154,13 @@ print_table(FILE *f, const struct bench_opts *o,
 	fprintf(f, "# x floor, x pipe: p50 latency as a multiple of floor's "
 		"and of pipe's at the same size;\n# tput/pipe: messages per "
 		"second as a multiple of pipe's\n");
-	fprintf(f, "%-15s %5s %8s %8s %8s %8s %8s %9s %11s %7s %7s %9s\n",
+	fprintf(f, "%-19s %5s %8s %8s %8s %8s %8s %9s %11s %8s %8s %9s\n",
 		"MECHANISM", "SIZE", "P50", "P90", "P99", "P99.9", "MAX",
 		"MSG/S", "BYTES/S", "x FLOOR", "x PIPE", "TPUT/PIPE");
 	for (i = 0; i < n; i++) {
 		bench_fmt_size(sz, sizeof(sz), r[i].size);
 		if (r[i].status != BENCH_OK) {
-			fprintf(f, "%-15s %5s %8s  %s\n", r[i].mech->name, sz,
+			fprintf(f, "%-19s %5s %8s  %s\n", r[i].mech->name, sz,
 				r[i].status == BENCH_NA ? "n/a" : "FAILED",
 				r[i].why);
 			continue;
@@ -172,7 +176,7 @@ print_table(FILE *f, const struct bench_opts *o,
 		fmt_ratio(b, sizeof(b), r[i].lat_pipe);
 		fmt_ratio(t, sizeof(t), r[i].tput_pipe);
 		fprintf(f,
-			"%-15s %5s %8s %8s %8s %8s %8s %9s %11s %7s %7s %9s\n",
+			"%-19s %5s %8s %8s %8s %8s %8s %9s %11s %8s %8s %9s\n",
 			r[i].mech->name, sz, l[0], l[1], l[2], l[3], l[4], mr,
 			br, a, b, t);
 	}
@@ -318,31 +322,44 @@ csv_str(FILE *f, const char *s)
 }
 
 /*
- * The synchronisation results as a second CSV table after the first: a
- * blank line, a "# sync" comment, its own header. Its columns differ
- * (one number per side, not percentiles), and forcing them into the
- * first table would give most fields no meaning.
+ * CSV is one rectangular table, so that any CSV reader takes it whole.
+ * Column "kind" tells the two kinds of row apart: "ipc" rows (one per
+ * mechanism and size) fill the latency, throughput and ratio columns;
+ * "sync" rows (mutex, event: one each) fill metric, shmkit_ns,
+ * baseline, baseline_ns and ratio. Columns that do not apply are empty.
  */
+static const char csv_header[] =
+	"kind,mechanism,size,status,p50_ns,p90_ns,p99_ns,p99_9_ns,max_ns,"
+	"samples,msgs_per_s,bytes_per_s,latency_vs_floor,latency_vs_pipe,"
+	"throughput_vs_pipe,throughput_vs_memcpy,metric,shmkit_ns,baseline,"
+	"baseline_ns,ratio,reason\n";
+
+/* n empty fields. */
+static void
+csv_empty(FILE *f, int n)
+{
+	while (n-- > 0)
+		fputc(',', f);
+}
+
 static void
 print_sync_csv(FILE *f, const struct bench_sync_result *r, size_t n)
 {
 	size_t i;
 	int ok;
 
-	if (n == 0)
-		return;
-	fprintf(f, "\n# sync: shmkit object vs baseline, measured in this "
-		"run\nsync,status,metric,shmkit_ns,baseline,baseline_ns,"
-		"ratio,samples,reason\n");
 	for (i = 0; i < n; i++) {
 		ok = r[i].status == BENCH_OK;
-		fprintf(f, "%s,%s,%s", r[i].mech->name,
-			sync_status(r[i].status), sync_metric(&r[i]));
+		fprintf(f, "sync,%s,,%s", r[i].mech->name,
+			sync_status(r[i].status));
+		csv_empty(f, BENCH_NLAT);
+		csv_num(f, (double)r[i].samples, ok, 0);
+		csv_empty(f, 6);
+		fprintf(f, ",%s", sync_metric(&r[i]));
 		csv_num(f, r[i].ns, ok, 6);
 		fprintf(f, ",%s", r[i].base);
 		csv_num(f, r[i].base_ns, ok, 6);
 		csv_num(f, r[i].ratio, ok && r[i].ratio > 0, 4);
-		csv_num(f, (double)r[i].samples, ok, 0);
 		fputc(',', f);
 		if (!ok)
 			csv_str(f, r[i].why);
@@ -355,19 +372,15 @@ print_csv(FILE *f, const struct bench_opts *o,
 	  const struct bench_machine *mc, const struct bench_result *r,
 	  size_t n, const struct bench_sync_result *sr, size_t ns)
 {
-	const char *s;
 	size_t i;
 	int k, ok;
 
 	machine_line(f, "# ", mc);
 	settings_line(f, "# ", o);
-	fprintf(f, "mechanism,size,status,p50_ns,p90_ns,p99_ns,p99_9_ns,"
-		"max_ns,samples,msgs_per_s,bytes_per_s,latency_vs_floor,"
-		"latency_vs_pipe,throughput_vs_pipe,throughput_vs_memcpy,"
-		"reason\n");
+	fputs(csv_header, f);
 	for (i = 0; i < n; i++) {
 		ok = r[i].status == BENCH_OK;
-		fprintf(f, "%s,%zu,%s", r[i].mech->name, r[i].size,
+		fprintf(f, "ipc,%s,%zu,%s", r[i].mech->name, r[i].size,
 			ok ? "ok" : r[i].status == BENCH_NA ? "n/a" : "failed");
 		for (k = 0; k < BENCH_NLAT; k++)
 			csv_num(f, r[i].lat[k], ok, 0);
@@ -378,16 +391,10 @@ print_csv(FILE *f, const struct bench_opts *o,
 		csv_num(f, r[i].lat_pipe, r[i].lat_pipe > 0, 4);
 		csv_num(f, r[i].tput_pipe, r[i].tput_pipe > 0, 4);
 		csv_num(f, r[i].tput_memcpy, r[i].tput_memcpy > 0, 4);
+		csv_empty(f, 5);
 		fputc(',', f);
-		if (!ok) {
-			fputc('"', f);
-			for (s = r[i].why; *s != '\0'; s++) {
-				if (*s == '"')
-					fputc('"', f);
-				fputc(*s, f);
-			}
-			fputc('"', f);
-		}
+		if (!ok)
+			csv_str(f, r[i].why);
 		fputc('\n', f);
 	}
 	print_sync_csv(f, sr, ns);

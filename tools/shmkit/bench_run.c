@@ -228,6 +228,21 @@ stamp(unsigned char *buf, size_t len, uint64_t seq)
 		buf[len - 1] = pattern(seq, len - 1);
 }
 
+void
+bench_copy_stamped(void *dst, const void *src, size_t len)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+	size_t off;
+
+	/* The offsets of stamp() and verify(), kept next to them. */
+	memcpy(d, s, len < 8 ? len : 8);
+	for (off = 8; off < len; off += 4096)
+		d[off] = s[off];
+	if (len > 8)
+		d[len - 1] = s[len - 1];
+}
+
 static int
 check_byte(const unsigned char *buf, size_t off, uint64_t seq, char *why,
 	   size_t whylen)

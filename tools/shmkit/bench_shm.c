@@ -32,7 +32,7 @@
 #include <shmkit/addr.h>
 
 /* mech->arg of the shm-* rows: the backend, plus this bit to block. */
-#define SHM_FUTEX 0x100
+#define SHM_FUTEX BENCH_WAIT_FUTEX
 
 /* Bytes of data in each ring; a power of two. */
 #define RING_CAP (1u << 20)
@@ -147,8 +147,9 @@ floor_fini(struct bench_ctx *c)
 	c->map = MAP_FAILED;
 }
 
-static int
-make_address(struct bench_ctx *c, shmkit_backend_t b, unsigned attempt)
+int
+bench_shm_address(char *buf, size_t len, shmkit_backend_t b,
+		  unsigned attempt)
 {
 	const char *tmp = getenv("TMPDIR");
 	long pid = (long)getpid();
@@ -158,20 +159,19 @@ make_address(struct bench_ctx *c, shmkit_backend_t b, unsigned attempt)
 	switch (b) {
 	case SHMKIT_BACKEND_SYSV:
 		/* Keys from the pid; a collision is retried with the next. */
-		snprintf(c->path, sizeof(c->path), "sysv:0x%08lx",
+		snprintf(buf, len, "sysv:0x%08lx",
 			 0x5b000000ul | (((unsigned long)pid * 16 + attempt) &
 					 0xffffffu));
 		return 0;
 	case SHMKIT_BACKEND_POSIX:
-		snprintf(c->path, sizeof(c->path),
-			 "posix:/shmkit-bench-%ld-%u", pid, attempt);
+		snprintf(buf, len, "posix:/shmkit-bench-%ld-%u", pid, attempt);
 		return 0;
 	case SHMKIT_BACKEND_FILE:
-		snprintf(c->path, sizeof(c->path),
-			 "file:%s/shmkit-bench-%ld-%u", tmp, pid, attempt);
+		snprintf(buf, len, "file:%s/shmkit-bench-%ld-%u", tmp, pid,
+			 attempt);
 		return 0;
 	case SHMKIT_BACKEND_MEMFD:
-		snprintf(c->path, sizeof(c->path), "memfd:shmkit-bench");
+		snprintf(buf, len, "memfd:shmkit-bench");
 		return 0;
 	}
 	return -EINVAL;
@@ -190,7 +190,7 @@ shm_setup(struct bench_ctx *c)
 	o.size = 2 * sizeof(struct ring);
 	o.mode = 0600;
 	for (attempt = 0; attempt < 16 && rc == -EEXIST; attempt++) {
-		rc = make_address(c, b, attempt);
+		rc = bench_shm_address(c->path, sizeof(c->path), b, attempt);
 		if (rc == 0)
 			rc = shmkit_seg_create(&c->seg, c->path, &o);
 	}
@@ -224,9 +224,13 @@ futex(_Atomic uint32_t *word, int op, uint32_t val,
 /*
  * Wait until *word is no longer old. Busy-poll mode spins; futex mode
  * announces itself in *waiting and sleeps. The announcement and the
- * peer's update are ordered by a seq_cst fence on each side (store, fence,
- * load against store, fence, load), so either the waker sees the flag or
- * we see the new value; FUTEX_WAIT itself rechecks *word atomically.
+ * peer's update form a Dekker pair made of seq_cst operations only (no
+ * fences, which ThreadSanitizer does not model): here a seq_cst store of
+ * *waiting then a seq_cst load of *word; in wake_peer() a seq_cst
+ * read-modify-write of *word then a seq_cst load of *waiting. In the
+ * single total order of seq_cst operations one side comes first, so
+ * either the waker sees the flag or we see the new value; FUTEX_WAIT
+ * itself rechecks *word atomically.
  */
 static int
 wait_change(const struct bench_ctx *c, _Atomic uint32_t *word, uint32_t old,
@@ -247,12 +251,13 @@ wait_change(const struct bench_ctx *c, _Atomic uint32_t *word, uint32_t old,
 		return 0;
 	}
 	for (;;) {
-		/* Relaxed store, then the fence below orders it. */
-		atomic_store_explicit(waiting, 1, memory_order_relaxed);
-		/* Seq_cst fence: pairs with the fence in wake_peer(). */
-		atomic_thread_fence(memory_order_seq_cst);
-		/* Acquire: as in the spinning case. */
-		if (atomic_load_explicit(word, memory_order_acquire) != old)
+		/* Seq_cst: ordered before the load of *word below; pairs
+		 * with the seq_cst load of *waiting in wake_peer(). */
+		atomic_store_explicit(waiting, 1, memory_order_seq_cst);
+		/* Seq_cst (so also acquire, as in the spinning case): pairs
+		 * with the seq_cst read-modify-write of *word in
+		 * wake_peer(). */
+		if (atomic_load_explicit(word, memory_order_seq_cst) != old)
 			break;
 		if (futex(word, FUTEX_WAIT, old, &tick) < 0 &&
 		    (errno == EINTR || errno == ETIMEDOUT)) {
@@ -266,17 +271,21 @@ wait_change(const struct bench_ctx *c, _Atomic uint32_t *word, uint32_t old,
 	return 0;
 }
 
-/* After publishing *word: wake the peer if it sleeps on it. */
+/* After publishing *word (release store by the caller): wake the peer if
+ * it sleeps on it. */
 static void
 wake_peer(const struct bench_ctx *c, _Atomic uint32_t *word,
 	  _Atomic uint32_t *waiting)
 {
 	if (!(c->mech->arg & SHM_FUTEX))
 		return;
-	/* Seq_cst fence: pairs with the fence in wait_change(). */
-	atomic_thread_fence(memory_order_seq_cst);
-	/* Relaxed: ordered by the fence above. */
-	if (atomic_load_explicit(waiting, memory_order_relaxed))
+	/* Seq_cst read-modify-write that changes nothing: puts the update
+	 * of *word into the seq_cst order; pairs with the seq_cst load of
+	 * *word in wait_change(). */
+	atomic_fetch_add_explicit(word, 0, memory_order_seq_cst);
+	/* Seq_cst: after the update above in that order; pairs with the
+	 * seq_cst store of *waiting in wait_change(). */
+	if (atomic_load_explicit(waiting, memory_order_seq_cst))
 		futex(word, FUTEX_WAKE, 1, NULL);
 }
 

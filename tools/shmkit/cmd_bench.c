@@ -2,8 +2,7 @@
  * cmd_bench.c: "shmkit bench", the measured answer to "which IPC should
  * I use?".
  *
- * Holds the mechanism table (one row per mechanism; channels will add
- * their "chan-*" rows here), parses the options, runs every selected
+ * Holds the mechanism table (one row per mechanism), parses the options, runs every selected
  * mechanism at every selected size through bench_measure(), derives the
  * ratios to the baselines measured in the same run (the cache-line floor,
  * memcpy and a pipe), runs the selected synchronisation comparisons
@@ -22,7 +21,7 @@
 
 #include <shmkit/addr.h>
 
-#define SHM_FUTEX 0x100 /* as in bench_shm.c */
+#define SHM_FUTEX BENCH_WAIT_FUTEX
 
 const struct bench_mech bench_mechs[] = {
 	{ "floor", "one cache line handed back and forth in shared memory "
@@ -60,6 +59,26 @@ const struct bench_mech bench_mechs[] = {
 	{ "shm-futex", "shmkit POSIX segment, ring buffers, futex wake-ups "
 		       "(blocking)", BENCH_PAYLOAD, &bench_shm_ops,
 	  SHMKIT_BACKEND_POSIX | SHM_FUTEX },
+	{ "chan-sysv", "shmkit SPSC channels, System V segments, zero-copy, "
+		       "busy-poll", BENCH_PAYLOAD, &bench_chan_ops,
+	  SHMKIT_BACKEND_SYSV },
+	{ "chan-posix", "shmkit SPSC channels, POSIX segments, zero-copy, "
+			"busy-poll", BENCH_PAYLOAD, &bench_chan_ops,
+	  SHMKIT_BACKEND_POSIX },
+	{ "chan-file", "shmkit SPSC channels, file segments ($TMPDIR), "
+		       "zero-copy, busy-poll", BENCH_PAYLOAD, &bench_chan_ops,
+	  SHMKIT_BACKEND_FILE },
+	{ "chan-memfd", "shmkit SPSC channels, memfd segments, zero-copy, "
+			"busy-poll", BENCH_PAYLOAD, &bench_chan_ops,
+	  SHMKIT_BACKEND_MEMFD },
+	{ "chan-posix-adaptive", "shmkit SPSC channels, POSIX segments, "
+				 "zero-copy, spin then sleep (adaptive)",
+	  BENCH_PAYLOAD, &bench_chan_ops,
+	  SHMKIT_BACKEND_POSIX | BENCH_WAIT_ADAPTIVE },
+	{ "chan-posix-block", "shmkit SPSC channels, POSIX segments, "
+			      "zero-copy, futex sleep (blocking)",
+	  BENCH_PAYLOAD, &bench_chan_ops,
+	  SHMKIT_BACKEND_POSIX | BENCH_WAIT_BLOCK },
 	{ "mutex", "shmkit mutex, uncontended lock+unlock, vs a private "
 		   "pthread mutex", BENCH_SYNC, NULL, BENCH_SYNC_MUTEX },
 	{ "event", "shmkit event wake-up round trip between processes, vs "
@@ -124,9 +143,9 @@ list(void)
 {
 	size_t i;
 
-	printf("%-16s %s\n", "MECHANISM", "DESCRIPTION");
+	printf("%-20s %s\n", "MECHANISM", "DESCRIPTION");
 	for (i = 0; i < bench_nmechs; i++)
-		printf("%-16s %s\n", bench_mechs[i].name, bench_mechs[i].what);
+		printf("%-20s %s\n", bench_mechs[i].name, bench_mechs[i].what);
 }
 
 static const struct bench_mech *

@@ -63,14 +63,14 @@ fi
 for opt in --help -h; do
 	check "shmkit demo $opt" "$cli" demo "$opt"
 	expect_line "shmkit demo $opt" '^Usage: shmkit demo \[OPTIONS\] \[SECTION\]'
-	for section in sysv posix file memfd; do
+	for section in sysv posix file memfd lock chan keys bench; do
 		expect_line "shmkit demo $opt" "^  $section  +[A-Za-z]"
 	done
 	expect_line "shmkit demo $opt" '^  -t, --timeout MS'
 done
 
 check "shmkit demo --list" "$cli" demo --list
-printf '%s\n' sysv posix file memfd >"$tmp/want"
+printf '%s\n' sysv posix file memfd lock chan keys bench >"$tmp/want"
 if ! diff -u "$tmp/want" "$tmp/out"; then
 	echo "FAIL: shmkit demo --list"
 	fail=1

@@ -10,17 +10,21 @@
  * segment really is shared between two unrelated images, not only between
  * a parent and its forked copy. memfd has no name to open: its fd travels
  * to the peer over a unix socket (SCM_RIGHTS), which is how unrelated
- * processes share a memfd.
+ * processes share a memfd. The sections after them (lock, chan, keys,
+ * bench) live in demo_<section>.c and use the helpers declared in demo.h;
+ * their peers are roles of the same demo-peer command.
  *
  * SIGINT, SIGTERM, SIGHUP and SIGPIPE only set a flag: the section that
  * runs notices it, stops its peer, removes what it made, and the demo then
  * dies of the same signal, as an interrupted program should.
  */
 #include "cli.h"
+#include "demo.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -33,16 +37,11 @@
 
 #include <shmkit/shmkit.h>
 
-#define DEMO_CMD "demo"
-#define PEER_CMD "demo-peer"
-
 /* Where the peer is: this program, whatever its path or name. */
 #define SELF_EXE "/proc/self/exe"
 
-#define DEMO_SEG_SIZE	4096
-#define DEMO_TEXT_LEN	64
-#define DEMO_TIMEOUT_MS 5000
-#define DEMO_MAX_MS	3600000L /* an hour: any larger value is a typo */
+#define DEMO_SEG_SIZE 4096
+#define DEMO_TEXT_LEN 64
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2,
 	       "the demo's flag must be lock-free to work across processes");
@@ -64,14 +63,7 @@ struct demo_area {
 };
 _Static_assert(sizeof(struct demo_area) <= DEMO_SEG_SIZE, "fits a segment");
 
-/* The signal that asked us to stop, or 0. */
-static volatile sig_atomic_t demo_signal;
-
-struct demo {
-	pid_t pid;
-	long timeout_ms;
-	long peer_delay_ms;
-};
+volatile sig_atomic_t demo_signal;
 
 struct demo_section {
 	const char *name;
@@ -122,8 +114,8 @@ catch_signals(void)
 	return 0;
 }
 
-static long
-now_ms(void)
+long
+demo_now_ms(void)
 {
 	struct timespec ts;
 
@@ -131,9 +123,17 @@ now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Sleep ms milliseconds, or less when a signal arrives. */
-static void
-sleep_ms(long ms)
+double
+demo_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void
+demo_sleep_ms(long ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000,
 			      .tv_nsec = (ms % 1000) * 1000000L};
@@ -156,9 +156,8 @@ copy_text(char *dst, const char *src, size_t n)
 	dst[i] = '\0';
 }
 
-/* "exited with status 1", "was killed by SIGKILL"... */
-static void
-describe_status(char *buf, size_t len, int status)
+void
+demo_describe_status(char *buf, size_t len, int status)
 {
 	if (WIFEXITED(status))
 		snprintf(buf, len, "exited with status %d",
@@ -170,13 +169,10 @@ describe_status(char *buf, size_t len, int status)
 		snprintf(buf, len, "stopped (status 0x%x)", (unsigned)status);
 }
 
-/*
- * Start "shmkit demo-peer ARGS" from /proc/self/exe. keep_fd, if >= 0, is
- * made inheritable in the child only (every fd of ours is close-on-exec).
- * Returns the pid or -errno.
- */
-static pid_t
-spawn_peer(char *const argv[], int keep_fd)
+/* Every fd of ours is close-on-exec: keep_fd is made inheritable in the
+ * child only. */
+pid_t
+demo_spawn_peer(char *const argv[], int keep_fd)
 {
 	static const char msg[] = "shmkit demo: cannot run " SELF_EXE "\n";
 	pid_t pid;
@@ -217,9 +213,8 @@ peer_argv(const struct demo *d, char **argv, char *delay, size_t len)
 	return n;
 }
 
-/* "Started peer PID: shmkit demo-peer ARGS" */
-static void
-tell_started(pid_t pid, char *const argv[])
+void
+demo_tell_started(pid_t pid, char *const argv[])
 {
 	int i;
 
@@ -229,9 +224,8 @@ tell_started(pid_t pid, char *const argv[])
 	printf("\n");
 }
 
-/* Stop a peer that is still running and reap it. */
-static void
-stop_peer(pid_t *peer)
+void
+demo_stop_peer(pid_t *peer)
 {
 	if (*peer <= 0)
 		return;
@@ -249,7 +243,7 @@ stop_peer(pid_t *peer)
 static int
 await_answer(const struct demo *d, struct story *s)
 {
-	long deadline = now_ms() + d->timeout_ms;
+	long deadline = demo_now_ms() + d->timeout_ms;
 	char how[96];
 	int status;
 
@@ -267,34 +261,33 @@ await_answer(const struct demo *d, struct story *s)
 						 memory_order_acquire) ==
 			    DEMO_ANSWERED)
 				return 0;
-			describe_status(how, sizeof(how), status);
+			demo_describe_status(how, sizeof(how), status);
 			cli_errorf(DEMO_CMD,
 				   "%s: the peer %s without answering",
 				   s->address, how);
 			return -1;
 		}
-		if (now_ms() >= deadline) {
+		if (demo_now_ms() >= deadline) {
 			cli_errorf(DEMO_CMD,
 				   "%s: no answer from peer %d within %ld ms",
 				   s->address, (int)s->peer, d->timeout_ms);
 			return -1;
 		}
-		sleep_ms(1);
+		demo_sleep_ms(1);
 	}
 }
 
-/* Wait for an answered peer to exit; it must exit with status 0. */
-static int
-reap_peer(const struct demo *d, struct story *s)
+int
+demo_reap_peer(const struct demo *d, pid_t *peer, const char *object)
 {
-	long deadline = now_ms() + d->timeout_ms;
+	long deadline = demo_now_ms() + d->timeout_ms;
 	char how[96];
 	int status;
 	pid_t r;
 
 	for (;;) {
-		r = waitpid(s->peer, &status, WNOHANG);
-		if (r == s->peer)
+		r = waitpid(*peer, &status, WNOHANG);
+		if (r == *peer)
 			break;
 		if (r < 0 && errno != EINTR) {
 			cli_error(DEMO_CMD, "waitpid", -errno);
@@ -302,19 +295,18 @@ reap_peer(const struct demo *d, struct story *s)
 		}
 		if (demo_signal)
 			return -1;
-		if (now_ms() >= deadline) {
+		if (demo_now_ms() >= deadline) {
 			cli_errorf(DEMO_CMD,
-				   "%s: peer %d answered but did not exit "
-				   "within %ld ms",
-				   s->address, (int)s->peer, d->timeout_ms);
+				   "%s: peer %d did not exit within %ld ms",
+				   object, (int)*peer, d->timeout_ms);
 			return -1;
 		}
-		sleep_ms(1);
+		demo_sleep_ms(1);
 	}
-	s->peer = -1;
+	*peer = -1;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		describe_status(how, sizeof(how), status);
-		cli_errorf(DEMO_CMD, "%s: the peer %s", s->address, how);
+		demo_describe_status(how, sizeof(how), status);
+		cli_errorf(DEMO_CMD, "%s: the peer %s", object, how);
 		return -1;
 	}
 	return 0;
@@ -380,7 +372,7 @@ story_end(struct story *s)
 {
 	int rc, ret = 0;
 
-	stop_peer(&s->peer);
+	demo_stop_peer(&s->peer);
 	if (s->sock >= 0) {
 		close(s->sock);
 		s->sock = -1;
@@ -441,17 +433,17 @@ story_exchange(const struct demo *d, struct story *s)
 	argv[n++] = s->address;
 	argv[n] = NULL;
 	ask(d, s);
-	s->peer = spawn_peer(argv, -1);
+	s->peer = demo_spawn_peer(argv, -1);
 	if (s->peer < 0) {
 		cli_error(DEMO_CMD, "fork", s->peer);
 		s->peer = -1;
 		return -1;
 	}
-	tell_started(s->peer, argv);
+	demo_tell_started(s->peer, argv);
 	if (await_answer(d, s) < 0)
 		return -1;
 	tell_answer(s);
-	return reap_peer(d, s);
+	return demo_reap_peer(d, &s->peer, s->address);
 }
 
 /*
@@ -645,7 +637,7 @@ demo_memfd(const struct demo *d)
 	argv[n++] = "--socket";
 	argv[n++] = sockarg;
 	argv[n] = NULL;
-	s.peer = spawn_peer(argv, sv[1]);
+	s.peer = demo_spawn_peer(argv, sv[1]);
 	close(sv[1]);
 	if (s.peer < 0) {
 		cli_error(DEMO_CMD, "fork", s.peer);
@@ -657,13 +649,13 @@ demo_memfd(const struct demo *d)
 		cli_error(DEMO_CMD, s.address, rc);
 		goto out;
 	}
-	tell_started(s.peer, argv);
+	demo_tell_started(s.peer, argv);
 	printf("Sent it the memfd's fd over that unix socket "
 	       "(SCM_RIGHTS).\n");
 	if (await_answer(d, &s) < 0)
 		goto out;
 	tell_answer(&s);
-	if (reap_peer(d, &s) < 0 || demo_signal)
+	if (demo_reap_peer(d, &s.peer, s.address) < 0 || demo_signal)
 		goto out;
 	rc = shmkit_seg_close(s.seg);
 	s.seg = NULL;
@@ -687,6 +679,15 @@ static const struct demo_section demo_sections[] = {
 	{"file", "A file mapped with MAP_SHARED: open, mmap, msync", demo_file},
 	{"memfd", "memfd: memfd_create, fd passed over a unix socket",
 	 demo_memfd},
+	{"lock", "A robust lock: its holder is killed, the next locker repairs",
+	 demo_lock},
+	{"chan", "A channel: a million messages from one process to another",
+	 demo_chan},
+	{"keys",
+	 "The key store: keys a server shares with its clients' services",
+	 demo_keys},
+	{"bench", "How fast is it? shmkit bench --quick, 64-byte messages",
+	 demo_bench},
 	{NULL, NULL, NULL},
 };
 
@@ -708,19 +709,21 @@ demo_usage(void)
 
 	printf("Usage: %s %s [OPTIONS] [SECTION]...\n\n", CLI_PROGRAM,
 	       DEMO_CMD);
-	printf("Show shared memory at work, in plain sentences. Each section "
-	       "creates a\nsegment, writes a message into it, lets a second "
-	       "process answer through it,\nand removes it. Without SECTION, "
-	       "run them all.\n\n");
+	printf("Show shared memory at work, in plain sentences: a segment on "
+	       "each backend\nread by a second process, a lock that survives "
+	       "its holder's death, a\nchannel moving a million messages, the "
+	       "key store and a quick benchmark.\nEvery section removes what "
+	       "it made. Without SECTION, run them all, in the\norder "
+	       "below.\n\n");
 	printf("Sections:\n");
 	for (sec = demo_sections; sec->name != NULL; sec++)
 		printf("  %-8s  %s\n", sec->name, sec->title);
 	printf("\nOptions:\n");
-	printf("  -t, --timeout MS     how long to wait for the peer "
-	       "(default %d)\n",
+	printf("  -t, --timeout MS     how long to wait for a peer at each "
+	       "step (default %d)\n",
 	       DEMO_TIMEOUT_MS);
-	printf("      --peer-delay MS  make the peer wait MS milliseconds "
-	       "before answering\n");
+	printf("      --peer-delay MS  make each peer wait MS milliseconds "
+	       "before it starts\n");
 	printf("  -l, --list           list the sections and exit\n");
 	printf("  -h, --help           print this help and exit\n");
 }
@@ -820,15 +823,26 @@ cmd_demo(int argc, char **argv)
  * cmd_demo_peer - the demo's second process (hidden command):
  *   shmkit demo-peer [--delay MS] ADDRESS      open a named segment
  *   shmkit demo-peer [--delay MS] --socket FD  receive a segment's fd
- * Reads the question, answers it, exits 0; on any problem prints why and
- * exits 1. Never creates or removes anything.
+ *   shmkit demo-peer --lock [--delay MS] [--timeout MS] ADDRESS
+ *   shmkit demo-peer --chan [--from N] --count N [--die-at N] [--delay MS]
+ *                    [--timeout MS] ADDRESS
+ * The segment roles read the question, answer it and exit 0; the lock and
+ * chan roles are in demo_lock.c and demo_chan.c. On any problem a peer
+ * prints why and exits 1. Never creates or removes anything.
  */
 int
 cmd_demo_peer(int argc, char **argv)
 {
+	enum { ROLE_SEG, ROLE_LOCK, ROLE_CHAN };
 	static const struct option longopts[] = {
 		{"delay", required_argument, NULL, 'd'},
 		{"socket", required_argument, NULL, 's'},
+		{"lock", no_argument, NULL, 'L'},
+		{"chan", no_argument, NULL, 'C'},
+		{"count", required_argument, NULL, 'n'},
+		{"from", required_argument, NULL, 'f'},
+		{"die-at", required_argument, NULL, 'k'},
+		{"timeout", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -837,13 +851,45 @@ cmd_demo_peer(int argc, char **argv)
 	const char *object;
 	struct demo_area *a;
 	shmkit_seg_t *seg;
-	long delay = 0, sock = -1;
+	long delay = 0, sock = -1, count = -1, timeout = DEMO_TIMEOUT_MS;
+	long from = 0, die_at = LONG_MAX;
+	int c, rc, role = ROLE_SEG;
 	void *p;
-	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:s:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:s:n:f:k:t:h", longopts,
+				NULL)) != -1) {
 		switch (c) {
+		case 'L':
+			role = ROLE_LOCK;
+			break;
+		case 'C':
+			role = ROLE_CHAN;
+			break;
+		case 'n':
+			count = cli_parse_uint(PEER_CMD, "--count", optarg,
+					       LONG_MAX);
+			if (count < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case 'f':
+			from = cli_parse_uint(PEER_CMD, "--from", optarg,
+					      LONG_MAX);
+			if (from < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case 'k':
+			die_at = cli_parse_uint(PEER_CMD, "--die-at", optarg,
+						LONG_MAX);
+			if (die_at < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case 't':
+			timeout = cli_parse_uint(PEER_CMD, "--timeout", optarg,
+						 DEMO_MAX_MS);
+			if (timeout < 0)
+				return CLI_EXIT_USAGE;
+			break;
 		case 'd':
 			delay = cli_parse_uint(PEER_CMD, "--delay", optarg,
 					       DEMO_MAX_MS);
@@ -858,16 +904,36 @@ cmd_demo_peer(int argc, char **argv)
 			break;
 		case 'h':
 			printf("Usage: %s %s [--delay MS] ADDRESS\n"
-			       "       %s %s [--delay MS] --socket FD\n\n"
+			       "       %s %s [--delay MS] --socket FD\n"
+			       "       %s %s --lock [--delay MS] "
+			       "[--timeout MS] ADDRESS\n"
+			       "       %s %s --chan [--from N] --count N "
+			       "[--die-at N] [--delay MS]\n"
+			       "              [--timeout MS] ADDRESS\n\n"
 			       "The second process of '%s %s', which runs "
 			       "it: answers the\nquestion in a segment, by "
-			       "address or received over a socket.\n",
+			       "address or received over a socket; takes\n"
+			       "the lock and waits to be killed; or receives "
+			       "messages and checks them.\n",
+			       CLI_PROGRAM, PEER_CMD, CLI_PROGRAM, PEER_CMD,
 			       CLI_PROGRAM, PEER_CMD, CLI_PROGRAM, PEER_CMD,
 			       CLI_PROGRAM, DEMO_CMD);
 			return CLI_EXIT_OK;
 		default:
 			return cli_getopt_error(PEER_CMD, c, argv);
 		}
+	}
+	if (role != ROLE_SEG) {
+		if (argc - optind != 1 || sock >= 0)
+			return cli_usage_error(PEER_CMD, "expected ADDRESS");
+		if (role == ROLE_LOCK)
+			return demo_lock_peer(argv[optind], delay, timeout);
+		if (count < 0)
+			return cli_usage_error(PEER_CMD,
+					       "--chan needs --count");
+		return demo_chan_peer(argv[optind], (unsigned long)from,
+				      (unsigned long)count,
+				      (unsigned long)die_at, delay, timeout);
 	}
 	if (argc - optind != (sock < 0 ? 1 : 0))
 		return cli_usage_error(PEER_CMD, "expected ADDRESS or "
@@ -901,7 +967,7 @@ cmd_demo_peer(int argc, char **argv)
 	}
 	copy_text(question, a->question, sizeof(question));
 	if (delay > 0)
-		sleep_ms(delay);
+		demo_sleep_ms(delay);
 	memcpy(a->heard, question, sizeof(question));
 	snprintf(a->answer, sizeof(a->answer), "hello back from %d",
 		 (int)getpid());

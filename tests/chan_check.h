@@ -238,14 +238,20 @@ chk_new(unsigned nlogs, uint64_t cap)
 	return sh;
 }
 
-/* Map the results segment by name (in an exec'd helper). */
+/* Map the results segment by name (in an exec'd helper); chk_close()
+ * unmaps it and frees the handle, leaving the segment to its creator. */
 static inline struct chk_shared *
 chk_open(const char *name)
 {
-	shmkit_seg_t *s = NULL;
+	SHMKIT_ASSERT_OK(shmkit_seg_open(&chk_seg, name, NULL));
+	return seg_map(chk_seg, 0);
+}
 
-	SHMKIT_ASSERT_OK(shmkit_seg_open(&s, name, NULL));
-	return seg_map(s, 0);
+static inline void
+chk_close(void)
+{
+	shmkit_seg_close(chk_seg);
+	chk_seg = NULL;
 }
 
 static inline void

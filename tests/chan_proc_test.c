@@ -133,6 +133,7 @@ helper_order(int argc, char **argv)
 		producer_main((uint32_t)atoi(argv[2]));
 	else
 		consumer_main((unsigned)atoi(argv[2]));
+	chk_close();
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 
 #include "chan/chan_impl.h"
 #include "shmkit_test.h"
+#include "sync/futex.h"
 
 /* Never expires in a passing run; turns a hang into a failure. */
 static const struct timespec tmo = {.tv_sec = 10};
@@ -1154,6 +1155,205 @@ test_dead_peers_recovered(void)
 	drop_chan(name);
 }
 
+/* The SPSC slot of position pos in a raw mapping of a 4-slot channel. */
+static struct shmkit__chan_slot *
+raw_slot(unsigned char *raw, uint64_t pos)
+{
+	struct shmkit__chan_shm *sh = (struct shmkit__chan_shm *)(void *)raw;
+
+	return (struct shmkit__chan_slot *)(void *)(raw + sh->ctl.slots_off +
+						    (pos & 3) * sh->ctl.stride);
+}
+
+/*
+ * SPSC: a consumer killed between its two release stores (the slot's
+ * sequence, then the head) and a producer killed between its two commit
+ * stores (the sequence, then the tail), written into the channel by
+ * hand since no kill lands there reliably. The released message is not
+ * delivered again, the committed one is, and the producer may have
+ * reused the released slot meanwhile (positions n + 1 apart).
+ */
+static void
+test_spsc_half_stores_recovered(void)
+{
+	struct shmkit__chan_shm *sh;
+	shmkit_chan_info_t info;
+	shmkit_chan_t *p, *c;
+	unsigned char *raw;
+	shmkit_seg_t *seg;
+	uint64_t v = 0, i;
+	size_t len;
+	char *name;
+
+	name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 16, 4, 0);
+	raw = raw_map(name, &seg);
+	sh = (struct shmkit__chan_shm *)(void *)raw;
+	p = open_ok(name, PROD);
+	c = open_ok(name, CONS);
+	for (i = 1; i <= 3; i++)
+		send_u64(p, i); /* positions 0, 1, 2 */
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 1);
+	shmkit_chan_close(c);
+	/* Message 2 (position 1) released, the head not moved. */
+	SHMKIT_ASSERT_EQ(raw_slot(raw, 1)->seq, 2);
+	SHMKIT_ASSERT_EQ(sh->head.pos, 1);
+	raw_slot(raw, 1)->seq = 1 + 4;
+	/* The producer sees the freed slots: 4, 5 and 6 fit (6 in the
+	 * slot of message 2), 7 does not. */
+	for (i = 4; i <= 6; i++)
+		send_u64(p, i);
+	SHMKIT_ASSERT_ERR(shmkit_chan_send(p, &v, 8, NULL, NB), -EAGAIN);
+	SHMKIT_ASSERT_EQ(raw_slot(raw, 1)->seq, 5 + 1);
+	shmkit_chan_close(p);
+	/* Message 6 committed, the tail not moved. */
+	SHMKIT_ASSERT_EQ(sh->tail.pos, 6);
+	sh->tail.pos = 5;
+	/* A new producer finds its place, then sees the ring full. */
+	p = open_ok(name, PROD);
+	SHMKIT_ASSERT_EQ(sh->tail.pos, 6);
+	SHMKIT_ASSERT_ERR(shmkit_chan_send(p, &v, 8, NULL, NB), -EAGAIN);
+	/* A new consumer starts after message 2, every other message once. */
+	c = open_ok(name, CONS);
+	SHMKIT_ASSERT_EQ(sh->head.pos, 2);
+	for (i = 3; i <= 6; i++)
+		SHMKIT_ASSERT_EQ(recv_u64(c, NULL), i);
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, &v, 8, &len, NULL, NB), -EAGAIN);
+	send_u64(p, 7);
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 7);
+	SHMKIT_ASSERT_OK(shmkit_chan_info(c, &info));
+	SHMKIT_ASSERT_EQ(info.sent, 7);
+	SHMKIT_ASSERT_EQ(info.received, 7);
+	SHMKIT_ASSERT_EQ(info.pending, 0);
+	shmkit_chan_close(c);
+	shmkit_chan_close(p);
+
+	/* Positions further apart than a half store explains: corrupt. */
+	sh->tail.pos = 7 + 5;
+	SHMKIT_ASSERT_ERR(shmkit_chan_open(&c, name, CONS), SHMKIT_ECORRUPT);
+	shmkit_seg_close(seg);
+	drop_chan(name);
+}
+
+struct sleeper {
+	const char *name;
+	uint64_t got;
+	int rc;
+};
+
+static void *
+sleeper_main(void *arg)
+{
+	struct sleeper *s = arg;
+	shmkit_chan_t *c;
+	size_t len;
+
+	s->rc = shmkit_chan_open(&c, s->name, CONS | SHMKIT_CHAN_WAIT_BLOCK);
+	if (s->rc < 0)
+		return NULL;
+	s->rc = shmkit_chan_recv(c, &s->got, sizeof(s->got), &len, &tmo, 0);
+	shmkit_chan_close(c);
+	return NULL;
+}
+
+/*
+ * Wake-ups are coalesced: nobody asleep, no FUTEX_WAKE; a sleep episode,
+ * one FUTEX_WAKE however many messages follow it.
+ */
+static void
+test_wake_coalesced(void)
+{
+	struct shmkit__chan_shm *sh;
+	struct timespec tick = {.tv_nsec = 1000000};
+	struct sleeper s = {0};
+	shmkit_chan_t *p, *c;
+	unsigned char *raw;
+	shmkit_seg_t *seg;
+	uint64_t before, i;
+	uint32_t w;
+	pthread_t th;
+	char *name;
+	int k;
+
+	name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 16, 64, 0);
+	raw = raw_map(name, &seg);
+	sh = (struct shmkit__chan_shm *)(void *)raw;
+	p = open_ok(name, PROD);
+	before = shmkit__futex_wake_calls();
+	for (i = 0; i < 10; i++)
+		send_u64(p, i);
+	SHMKIT_ASSERT_EQ(shmkit__futex_wake_calls(), before);
+
+	/* A waiter that set the bit and left (a timeout, a kill) costs
+	 * the next message one needless wake, and only that one. */
+	c = open_ok(name, CONS);
+	for (i = 0; i < 10; i++)
+		SHMKIT_ASSERT_EQ(recv_u64(c, NULL), i);
+	shmkit_chan_close(c);
+	w = __atomic_load_n(&sh->data.word, __ATOMIC_SEQ_CST);
+	SHMKIT_ASSERT_EQ(w & WAKE_ASLEEP, 0);
+	__atomic_store_n(&sh->data.word, w | WAKE_ASLEEP, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 5; i++)
+		send_u64(p, i);
+	SHMKIT_ASSERT_EQ(shmkit__futex_wake_calls(), before + 1);
+	SHMKIT_ASSERT_EQ(__atomic_load_n(&sh->data.word, __ATOMIC_SEQ_CST),
+			 w + 2);
+
+	/* A real sleeper: a blocking consumer in another thread. */
+	c = open_ok(name, CONS);
+	for (i = 0; i < 5; i++)
+		SHMKIT_ASSERT_EQ(recv_u64(c, NULL), i);
+	shmkit_chan_close(c);
+	s.name = name;
+	SHMKIT_ASSERT_EQ(pthread_create(&th, NULL, sleeper_main, &s), 0);
+	for (k = 0; k < 5000; k++) {
+		if (__atomic_load_n(&sh->data.word, __ATOMIC_SEQ_CST) &
+		    WAKE_ASLEEP)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	SHMKIT_ASSERT(k < 5000);
+	before = shmkit__futex_wake_calls();
+	for (i = 100; i < 140; i++)
+		send_u64(p, i);
+	SHMKIT_ASSERT_EQ(pthread_join(th, NULL), 0);
+	SHMKIT_ASSERT_OK(s.rc);
+	SHMKIT_ASSERT_EQ(s.got, 100);
+	/* One, or two if the first landed between the sleeper's announce
+	 * and its FUTEX_WAIT: it then announces once more before it finds
+	 * the message. Never one per message. */
+	SHMKIT_ASSERT(shmkit__futex_wake_calls() >= before + 1 &&
+		      shmkit__futex_wake_calls() <= before + 2);
+
+	c = open_ok(name, CONS);
+	for (i = 101; i < 140; i++)
+		SHMKIT_ASSERT_EQ(recv_u64(c, NULL), i);
+	shmkit_chan_close(c);
+
+	/* The same with the fallback barrier (no membarrier). */
+	sh->data.nomb = 1;
+	sh->room.nomb = 1;
+	s.got = 0;
+	SHMKIT_ASSERT_EQ(pthread_create(&th, NULL, sleeper_main, &s), 0);
+	for (k = 0; k < 5000; k++) {
+		if (__atomic_load_n(&sh->data.word, __ATOMIC_SEQ_CST) &
+		    WAKE_ASLEEP)
+			break;
+		nanosleep(&tick, NULL);
+	}
+	SHMKIT_ASSERT(k < 5000);
+	before = shmkit__futex_wake_calls();
+	for (i = 200; i < 240; i++)
+		send_u64(p, i);
+	SHMKIT_ASSERT_EQ(pthread_join(th, NULL), 0);
+	SHMKIT_ASSERT_OK(s.rc);
+	SHMKIT_ASSERT_EQ(s.got, 200);
+	SHMKIT_ASSERT(shmkit__futex_wake_calls() >= before + 1 &&
+		      shmkit__futex_wake_calls() <= before + 2);
+	shmkit_chan_close(p);
+	shmkit_seg_close(seg);
+	drop_chan(name);
+}
+
 /* ---- scribbling ---- */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -1377,6 +1577,8 @@ SHMKIT_TESTS = {
 	{"bcast_threads", test_bcast_threads},
 	{"bcast_busy_threads", test_bcast_busy_threads},
 	{"dead_peers_recovered", test_dead_peers_recovered},
+	{"spsc_half_stores_recovered", test_spsc_half_stores_recovered},
+	{"wake_coalesced", test_wake_coalesced},
 	{"scribble_never_hangs", test_scribble_never_hangs},
 	{"corrupt_slot_detected", test_corrupt_slot_detected},
 	{NULL, NULL},

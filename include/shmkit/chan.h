@@ -26,12 +26,13 @@
  * CPU; SHMKIT_CHAN_WAIT_BUSY never sleeps (lowest latency, one CPU per
  * waiter); SHMKIT_CHAN_WAIT_BLOCK sleeps at once. Producers wake sleeping
  * consumers (and consumers sleeping producers) only when someone sleeps:
- * no system call otherwise. shmkit_chan_fd() gives a descriptor for
- * poll/epoll programs. The check costs a producer no locked instruction
- * per message: a sleeper makes the check safe with membarrier(2), once
- * per sleep (where membarrier is unavailable, every peer of the channel
- * falls back to a locked instruction per message). A BUSY handle never
- * sleeps, so SHMKIT_WAIT_INTR does not interrupt it; its timeouts still
+ * no system call otherwise, and one per sleep, not per message.
+ * shmkit_chan_fd() gives a descriptor for poll/epoll programs. The check
+ * costs a producer no locked instruction per message: a sleeper makes the
+ * check safe with membarrier(2), once per sleep (where membarrier is
+ * unavailable, every peer of the channel falls back to a locked
+ * instruction per message). A BUSY handle never sleeps, so
+ * SHMKIT_WAIT_INTR does not interrupt it; its timeouts still
  * hold.
  *
  * Full channel, chosen at creation: SHMKIT_CHAN_FULL_BLOCK (default) makes
@@ -285,10 +286,11 @@ SHMKIT_API int shmkit_chan_recv(shmkit_chan_t *ch, void *buf, size_t cap,
  * it polls readable, call shmkit_chan_fd_ack() and then peek/recv (or
  * reserve/send) with SHMKIT_CHAN_NONBLOCK until -EAGAIN. Owned by the
  * handle; costs one helper thread in this process (see
- * shmkit_event_fd_open(3)), and while it is open the helper counts as a
- * sleeper, so every commit (or release) on the channel makes a
- * FUTEX_WAKE system call. The fd is readable once at first, as messages
- * may already be waiting. Errors: -EINVAL, -ENOMEM, -EMFILE, -EAGAIN.
+ * shmkit_event_fd_open(3)), which sleeps on the channel as a waiter
+ * does: a commit (or release) makes a FUTEX_WAKE system call only when
+ * the helper went back to sleep since the last one. The fd is readable
+ * once at first, as messages may already be waiting. Errors: -EINVAL,
+ * -ENOMEM, -EMFILE, -EAGAIN.
  */
 SHMKIT_API int shmkit_chan_fd(shmkit_chan_t *ch);
 

@@ -125,12 +125,8 @@ shmkit__chan_corrupt(struct shmkit_chan *ch, const char *why)
 }
 
 int
-shmkit__chan_check(struct shmkit_chan *ch)
+shmkit__chan_check_state(struct shmkit_chan *ch, uint32_t st)
 {
-	/* Relaxed: only its value matters; anything but READY is final
-	 * for an open channel. */
-	uint32_t st = __atomic_load_n(&ch->shm->hdr.state, __ATOMIC_RELAXED);
-
 	if (st == SHMKIT_OBJ_STATE_READY)
 		return 0;
 	if (st != SHMKIT_OBJ_STATE_BROKEN)

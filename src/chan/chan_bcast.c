@@ -174,21 +174,27 @@ bcast_try_peek(struct shmkit_chan *ch)
 			ch->peek_len = (size_t)len;
 			return 1;
 		}
-		/* Acquire: the waiter's re-check of the wake protocol. */
+		/* Nothing new: the slot still holds an older lap, or is
+		 * being written. Stamps grow per slot, so that is all the
+		 * stamp can say: the tail, which the publisher stores per
+		 * message, is left alone, or a subscriber waiting right
+		 * behind the publisher would pull its line across on every
+		 * poll. The stamp is also what the wake protocol's re-check
+		 * reads (it is stored before the tail). */
+		q = stamp_pos(s);
+		if (s == 0 || ((q & ch->mask) == (p & ch->mask) && q <= p))
+			return 0;
+		/* Acquire: pairs with the release store of the tail in
+		 * bcast_commit(). */
 		t = __atomic_load_n(&ch->shm->tail.pos, __ATOMIC_ACQUIRE);
 		/* The tail may lag our position by one: the publisher
 		 * stores it after the stamp we read the last message by. */
 		if (t + 1 < p)
 			return shmkit__chan_corrupt(ch, "bcast tail behind");
 		if (t <= p)
-			return 0; /* nothing new */
-		if (s == 0)
-			continue; /* raced with the first commit */
-		q = stamp_pos(s);
+			return 0; /* a stamp ahead of the tail: wait for it */
 		if ((q & ch->mask) != (p & ch->mask) || q > t)
 			return shmkit__chan_corrupt(ch, "bcast stamp");
-		if (q <= p)
-			continue; /* raced with the commit of p */
 		/* Overwritten: go to the oldest position still held. If
 		 * the publisher is rewriting it already, the next round
 		 * finds it overwritten too and moves on by at least one. */

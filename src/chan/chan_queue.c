@@ -2,18 +2,27 @@
  * The queue patterns: SPSC and MPMC rings of slots, where each message
  * goes to exactly one consumer.
  *
- * SPSC. Each slot has a sequence word, written by the producer only:
- * seq == pos + 1 means "message pos committed". The consumer polls the
- * sequence of the slot it is about to read, which lies on the same cache
- * line as the start of the message, and publishes its progress in the
- * head, on its own line; the producer keeps a copy of the head and reads
- * the real one only when that copy says the ring is full. So per small
- * message one cache line goes from producer to consumer, and nothing
- * comes back until the producer needs room. The producer persists its
- * next position in the tail after each sequence store, so a restarted
- * producer carries on where the dead one stopped (one killed between the
- * two stores is fixed up at open: the sequence tells); the head is the
- * consumer's persisted position, advanced only by release.
+ * SPSC. Each slot has a sequence word that both sides write, like a
+ * turn: seq == pos + 1 means "message pos committed" (the producer's
+ * store), seq == pos + slots "message pos released, the slot is free for
+ * position pos + slots" (the consumer's store), and 0 a slot never used.
+ * Each side polls only the sequence of the slot it is about to use, which
+ * lies on the same cache line as the start of the message: per small
+ * message that line goes to the consumer and back, and nothing else is
+ * shared in the hot path. (Publishing the consumer's progress only in the
+ * head, read by the producer when its copy said "full", moved the head's
+ * line back and forth on every message once a faster producer had filled
+ * the ring.)
+ *
+ * Each side also persists its next position on a line of its own, after
+ * its sequence store: the producer in the tail, the consumer in the head;
+ * neither reads the other's in the hot path. A restarted peer carries on
+ * where the dead one stopped; one killed between its two stores is fixed
+ * up at open, since the sequences tell: the tail moves past slots that
+ * say committed (or committed and released), the head past slots that
+ * say released (or released and reused for the next lap). A message is
+ * consumed once the consumer's sequence store is done: killed before it,
+ * the next consumer gets the message again; after it, never again.
  *
  * MPMC. The slot word packs a 48-bit lap position, a phase (FREE,
  * WRITING, READY, READING) and the peer holding the slot; a producer or
@@ -30,7 +39,7 @@
  * Memory orders. SPSC publishes with release stores and reads with
  * acquire loads: the message written before a commit is visible to the
  * consumer that sees the sequence, and the message read before a release
- * is done before the producer, having seen the head, reuses the slot.
+ * is done before the producer, having seen the sequence, reuses the slot.
  * No locked instruction per message (see chan_wait.c for why that
  * matters and how sleepers are still woken). MPMC claims with seq_cst
  * CASes (acquire and release for the same reasons; a CAS is a locked
@@ -44,34 +53,67 @@
 
 /* ---- SPSC ---- */
 
+/* Sequence s of slot(pos): is message pos committed (whether or not also
+ * released, and the slot perhaps reused for pos + n)? */
+static int
+spsc_committed(uint64_t s, uint64_t pos, uint64_t n)
+{
+	return s == pos + 1 || s == pos + n || s == pos + n + 1;
+}
+
+/* Is message pos released (the slot perhaps reused for pos + n)? */
+static int
+spsc_released(uint64_t s, uint64_t pos, uint64_t n)
+{
+	return s == pos + n || s == pos + n + 1;
+}
+
 static int
 spsc_open(struct shmkit_chan *ch)
 {
 	struct shmkit__chan_shm *sh = ch->shm;
-	uint64_t n = ch->lay.slots, t, h, i;
+	uint64_t n = ch->lay.slots, t, h, i, s;
 
 	/* Acquire: pairs with the release stores of the positions by the
 	 * previous holders of the roles. */
 	t = __atomic_load_n(&sh->tail.pos, __ATOMIC_ACQUIRE);
 	h = __atomic_load_n(&sh->head.pos, __ATOMIC_ACQUIRE);
+	/* A producer killed between its sequence and tail stores committed
+	 * one more message than the tail says; a consumer killed between
+	 * its sequence and head stores released one more than the head
+	 * says (and the producer may have reused that slot since, so the
+	 * stored positions may be n + 1 apart). Both are read here, whatever
+	 * our role, so that the check below sees the true positions; each
+	 * loop is bounded, and the slot index masked, whatever the stored
+	 * positions hold. The tail first: every message the head may move
+	 * past was committed before we read it. */
+	for (i = 0; i < n; i++) {
+		/* Acquire: pairs with the release stores of the sequence in
+		 * spsc_commit() and spsc_release(). */
+		s = __atomic_load_n(&shmkit__chan_slot(ch, t)->seq,
+				    __ATOMIC_ACQUIRE);
+		if (!spsc_committed(s, t, n))
+			break;
+		t++;
+	}
+	for (i = 0; i < n; i++) {
+		/* Acquire: as above. */
+		s = __atomic_load_n(&shmkit__chan_slot(ch, h)->seq,
+				    __ATOMIC_ACQUIRE);
+		if (!spsc_released(s, h, n))
+			break;
+		h++;
+	}
 	if (t - h > n)
 		return shmkit__chan_corrupt(ch, "spsc positions");
 	if (ch->role == SHMKIT_CHAN_PRODUCER) {
-		/* A producer killed after its sequence store and before its
-		 * tail store committed one more message than the tail says. */
-		for (i = 0; i < n && t - h < n; i++) {
-			/* Acquire: as the consumer's in spsc_try_peek(). */
-			if (__atomic_load_n(&shmkit__chan_slot(ch, t)->seq,
-					    __ATOMIC_ACQUIRE) != t + 1)
-				break;
-			t++;
-		}
 		/* Release: pairs with the acquire load above by the next
 		 * producer. */
 		__atomic_store_n(&sh->tail.pos, t, __ATOMIC_RELEASE);
 		ch->pos = t;
-		ch->cached_min = h;
 	} else {
+		/* Release: as the head store in spsc_release(). */
+		__atomic_store_n(&sh->head.pos, h, __ATOMIC_RELEASE);
 		ch->pos = h;
 	}
 	return 0;
@@ -81,23 +123,21 @@ static int
 spsc_try_reserve(struct shmkit_chan *ch)
 {
 	uint64_t pos = ch->pos, n = ch->lay.slots;
+	/* Acquire: pairs with the consumer's release store in
+	 * spsc_release() (its reads of the last lap's message are done);
+	 * also the re-check of the wake protocol (chan_wait.c). The slot
+	 * we are about to write: its line comes to us anyway. */
+	uint64_t s = __atomic_load_n(&shmkit__chan_slot(ch, pos)->seq,
+				     __ATOMIC_ACQUIRE);
 
-	/* The consumer's position is read only when the copy we keep says
-	 * the ring is full: the producer does not touch the consumer's line
-	 * per message, nor read the slot it is about to overwrite. */
-	if (pos - ch->cached_min >= n) {
-		/* Acquire: pairs with the consumer's release store in
-		 * spsc_release() (its reads of the old message are done);
-		 * also the re-check of the wake protocol (chan_wait.c). */
-		ch->cached_min =
-			__atomic_load_n(&ch->shm->head.pos, __ATOMIC_ACQUIRE);
-		if (pos - ch->cached_min > n)
-			return shmkit__chan_corrupt(ch, "spsc head");
-		if (pos - ch->cached_min == n)
-			return 0; /* full */
+	if (s == pos || (s == 0 && pos < n)) {
+		ch->res_pos = pos;
+		return 1;
 	}
-	ch->res_pos = pos;
-	return 1;
+	/* Full: last lap's message is still there. */
+	if (s == pos + 1 - n)
+		return 0;
+	return shmkit__chan_corrupt(ch, "spsc slot sequence (producer)");
 }
 
 static int
@@ -144,8 +184,9 @@ spsc_try_peek(struct shmkit_chan *ch)
 		ch->peek_len = (size_t)len;
 		return 1;
 	}
-	/* Empty: the slot still holds last lap's message, or none yet. */
-	if (s == pos + 1 - n || (s == 0 && pos < n))
+	/* Empty: we released last lap's message from the slot, or it was
+	 * never used. */
+	if (s == pos || (s == 0 && pos < n))
 		return 0;
 	return shmkit__chan_corrupt(ch, "spsc slot sequence");
 }
@@ -153,11 +194,18 @@ spsc_try_peek(struct shmkit_chan *ch)
 static int
 spsc_release(struct shmkit_chan *ch)
 {
-	ch->pos = ch->peek_pos + 1;
+	uint64_t pos = ch->peek_pos;
+
 	/* Release: orders our reads of the message before the producer's
 	 * reuse of the slot (pairs with the acquire load in
 	 * spsc_try_reserve()); the publishing store of the wake protocol.
-	 * It also persists our position for a restarted consumer. */
+	 * From here on the message is consumed. */
+	__atomic_store_n(&shmkit__chan_slot(ch, pos)->seq, pos + ch->lay.slots,
+			 __ATOMIC_RELEASE);
+	ch->pos = pos + 1;
+	/* Release: persists our position for a restarted consumer (pairs
+	 * with the acquire load in spsc_open()). Our own line: the
+	 * producer does not read it in the hot path. */
 	__atomic_store_n(&ch->shm->head.pos, ch->pos, __ATOMIC_RELEASE);
 	shmkit__chan_count(&ch->me->messages, 1);
 	shmkit__chan_wake(ch, 1);

@@ -10,13 +10,28 @@
  * neither a dead peer nor a scribbled channel keeps it past its timeout.
  *
  * Lost wake-ups (Dekker, made asymmetric). There are two wake words,
- * "data" (consumers sleep on it) and "room" (producers), each with a
- * count of sleepers. A waiter increments the count (a seq_cst RMW), then
- * runs a heavy barrier, then reads the wake word and runs try again; a
- * waker makes its change (a release store the try functions read), runs
- * a light barrier, then reads the count. The pair must order each side's
- * store before its load, or the waiter may sleep on a change the waker
- * thought nobody waited for.
+ * "data" (consumers sleep on it) and "room" (producers). The low bit of
+ * a word, WAKE_ASLEEP, says "someone may be asleep on this generation";
+ * the bits above count generations. A waiter sets the bit (a seq_cst
+ * fetch_or, which also reads the generation it will sleep on), runs a
+ * heavy barrier, then runs try again, and sleeps only while the word
+ * still holds the value it set. A waker makes its change (a release
+ * store the try functions read), runs a light barrier, then reads the
+ * word: the bit clear, it is done; the bit set, it moves the word to the
+ * next generation with the bit clear (a CAS), and makes the FUTEX_WAKE
+ * only if its own CAS did that. The pair must order each side's store
+ * before its load; then either the waker sees the bit or the waiter's
+ * try sees the change, so no waiter sleeps through a change. A waker
+ * whose CAS fails lost to another waker, which wakes the same sleepers;
+ * if a new waiter set the bit again meanwhile, its fetch_or came after
+ * our load in the word's order, so (by the same pairing) its try sees
+ * our change.
+ *
+ * So a message costs its waker one plain load of a line nobody writes
+ * while nobody sleeps, and a sleep episode costs at most one FUTEX_WAKE
+ * however many messages follow it: the bit stays clear until a waiter
+ * announces itself again. Counting sleepers instead would keep wakers
+ * calling FUTEX_WAKE on every message for as long as anyone slept.
  *
  * The light side runs on every message, so it must not be a locked
  * instruction: one drains the store buffer and stalls the producer on
@@ -32,15 +47,16 @@
  *
  * Fallback. A process that cannot register sets the channel's "nomb"
  * flags at open; from then on every light barrier is a seq_cst RMW on the
- * sleep count itself, and the waiter's own seq_cst increment of that
- * count pairs with it through the count's modification order (whichever
- * RMW comes second reads from, and synchronises with, the first), so
+ * word the waiter's RMW touched (for wake-ups the wake word itself: the
+ * waker reads it with a fetch_or of 0), which pairs with the waiter's own
+ * seq_cst RMW through that word's modification order (whichever RMW
+ * comes second reads from, and synchronises with, the first), so
  * membarrier is not needed. A waker that read the flag just before it
  * was set can still miss a sleeper once: the sleep slice bounds that.
  *
- * The futex closes the rest: the waiter reads the word after its
- * barrier, so a bump after that makes FUTEX_WAIT return at once. Nobody
- * asleep: no system call.
+ * The futex closes the rest: the waiter read the word with its fetch_or,
+ * before its barrier, so a bump after that makes FUTEX_WAIT return at
+ * once. Nobody asleep: no system call.
  */
 #include <errno.h>
 #include <limits.h>
@@ -67,10 +83,6 @@
 /* How often a waiter looks for a dead peer holding it up. */
 #define STUCK_NS (20LL * 1000000LL)
 
-#define CALL_FLAGS                                                             \
-	(SHMKIT_WAIT_ABSTIME | SHMKIT_WAIT_REALTIME | SHMKIT_WAIT_INTR |       \
-	 SHMKIT_CHAN_NONBLOCK)
-
 void
 shmkit__chan_cpu_relax(void)
 {
@@ -79,17 +91,6 @@ shmkit__chan_cpu_relax(void)
 #elif defined(__aarch64__)
 	__asm__ __volatile__("yield");
 #endif
-}
-
-int
-shmkit__chan_check_wait(const struct timespec *timeout, unsigned flags)
-{
-	if (flags & ~CALL_FLAGS)
-		return -EINVAL;
-	if (timeout != NULL && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
-				timeout->tv_nsec >= NS_PER_SEC))
-		return -EINVAL;
-	return 0;
 }
 
 static struct shmkit__chan_wake *
@@ -102,7 +103,7 @@ wake_of(struct shmkit_chan *ch, int room)
  * registered (registration is per process; a forked child does it
  * again when it opens its own handles). */
 static int mb_pid;
-static int mb_ok;
+int shmkit__chan_mb_ok;
 
 /* Turn the fallback on for everyone on this channel. */
 static void
@@ -122,33 +123,23 @@ shmkit__chan_sync_init(struct shmkit_chan *ch)
 	 * saw another thread do it before opening its handle. */
 	if (__atomic_load_n(&mb_pid, __ATOMIC_RELAXED) != ch->pid) {
 		__atomic_store_n(
-			&mb_ok,
+			&shmkit__chan_mb_ok,
 			syscall(SYS_membarrier,
 				MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0,
 				0) == 0,
 			__ATOMIC_RELAXED);
 		__atomic_store_n(&mb_pid, ch->pid, __ATOMIC_RELAXED);
 	}
-	if (!__atomic_load_n(&mb_ok, __ATOMIC_RELAXED)) {
+	if (!__atomic_load_n(&shmkit__chan_mb_ok, __ATOMIC_RELAXED)) {
 		SHMKIT_DEBUG("chan", "no membarrier: slower wake-ups");
 		set_nomb(ch);
 	}
 }
 
-/* 1 when a compiler barrier is enough on the light side. */
-static int
-light_is_free(const struct shmkit__chan_wake *wk)
-{
-	/* Relaxed: a flag that only ever goes 0 -> 1; see the file comment
-	 * for the one late reader. */
-	return __atomic_load_n(&mb_ok, __ATOMIC_RELAXED) &&
-	       !__atomic_load_n(&wk->nomb, __ATOMIC_RELAXED);
-}
-
 void
 shmkit__chan_light(struct shmkit_chan *ch, uint32_t *sync)
 {
-	if (light_is_free(&ch->shm->data)) {
+	if (shmkit__chan_light_is_free(&ch->shm->data)) {
 		/* Pairs with membarrier() in shmkit__chan_heavy(). */
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		return;
@@ -160,11 +151,11 @@ shmkit__chan_light(struct shmkit_chan *ch, uint32_t *sync)
 void
 shmkit__chan_heavy(struct shmkit_chan *ch)
 {
-	/* Relaxed: see light_is_free(). */
+	/* Relaxed: see shmkit__chan_light_is_free(). */
 	if (__atomic_load_n(&ch->shm->data.nomb, __ATOMIC_RELAXED) &&
 	    __atomic_load_n(&ch->shm->room.nomb, __ATOMIC_RELAXED))
 		return; /* every waker uses the RMW pairing */
-	if (!__atomic_load_n(&mb_ok, __ATOMIC_RELAXED) ||
+	if (!__atomic_load_n(&shmkit__chan_mb_ok, __ATOMIC_RELAXED) ||
 	    syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) < 0)
 		set_nomb(ch);
 }
@@ -180,6 +171,22 @@ left_ns(const struct timespec *deadline, int realtime)
 	       (deadline->tv_nsec - now.tv_nsec);
 }
 
+/* Announce a waiter on wk (the waiter's half of the pairing at the top
+ * of the file): set the bit, then the heavy barrier. Returns the word to
+ * sleep on. */
+static uint32_t
+announce(struct shmkit_chan *ch, struct shmkit__chan_wake *wk)
+{
+	uint32_t w;
+
+	/* Seq_cst: pairs with the waker's load of the word after its light
+	 * barrier (or with its fetch_or in the fallback) in
+	 * shmkit__chan_wake(); the heavy barrier is this side's fence. */
+	w = __atomic_fetch_or(&wk->word, WAKE_ASLEEP, __ATOMIC_SEQ_CST);
+	shmkit__chan_heavy(ch);
+	return w | WAKE_ASLEEP;
+}
+
 /* One sleep of at most max_ns; returns try's verdict, or 0 after the
  * sleep, or -EINTR when asked for and a handler ran. */
 static int
@@ -192,35 +199,26 @@ sleep_once(struct shmkit_chan *ch, int room, shmkit__chan_try_fn try,
 	uint32_t w;
 	int rc, frc = 0;
 
-	/* Seq_cst: the waiter's half of the pairing described at the top
-	 * of the file: count ourselves, barrier, then read the word and
-	 * re-check. */
-	__atomic_fetch_add(&wk->sleepers, 1, __ATOMIC_SEQ_CST);
-	shmkit__chan_heavy(ch);
-	w = __atomic_load_n(&wk->word, __ATOMIC_SEQ_CST);
+	w = announce(ch, wk);
 	rc = try(ch);
-	if (rc == 0) {
-		if (max_ns > SLICE_NS)
-			max_ns = SLICE_NS;
-		now = shmkit__mono_ns() + (uint64_t)max_ns;
-		abs.tv_sec = (time_t)(now / NS_PER_SEC);
-		abs.tv_nsec = (long)(now % NS_PER_SEC);
-		frc = shmkit__futex_wait(&wk->word, w, &abs, 0,
-					 SHMKIT__FUTEX_BIT_WAITER);
-	}
-	/* Relaxed: leaving publishes nothing; a waker that still counts us
-	 * only makes a needless FUTEX_WAKE. */
-	__atomic_fetch_sub(&wk->sleepers, 1, __ATOMIC_RELAXED);
 	if (rc != 0)
-		return rc;
+		return rc; /* the bit stays: one needless wake at most */
+	if (max_ns > SLICE_NS)
+		max_ns = SLICE_NS;
+	now = shmkit__mono_ns() + (uint64_t)max_ns;
+	abs.tv_sec = (time_t)(now / NS_PER_SEC);
+	abs.tv_nsec = (long)(now % NS_PER_SEC);
+	frc = shmkit__futex_wait(&wk->word, w, &abs, 0,
+				 SHMKIT__FUTEX_BIT_WAITER);
 	if (frc == -EINTR && (flags & SHMKIT_WAIT_INTR))
 		return -EINTR;
 	return 0;
 }
 
 int
-shmkit__chan_wait(struct shmkit_chan *ch, int room, shmkit__chan_try_fn try,
-		  const struct timespec *timeout, unsigned flags)
+shmkit__chan_wait_slow(struct shmkit_chan *ch, int room,
+		       shmkit__chan_try_fn try, const struct timespec *timeout,
+		       unsigned flags)
 {
 	int realtime =
 		(flags & SHMKIT_WAIT_ABSTIME) && (flags & SHMKIT_WAIT_REALTIME);
@@ -229,9 +227,6 @@ shmkit__chan_wait(struct shmkit_chan *ch, int room, shmkit__chan_try_fn try,
 	int64_t left = SLICE_NS;
 	uint64_t now;
 
-	rc = try(ch);
-	if (rc != 0)
-		return rc < 0 ? rc : 0;
 	if (flags & SHMKIT_CHAN_NONBLOCK)
 		return -EAGAIN;
 	if (room && ch->lay.policy == SHMKIT_CHAN_FULL_FAIL)
@@ -279,34 +274,40 @@ shmkit__chan_wait(struct shmkit_chan *ch, int room, shmkit__chan_try_fn try,
 }
 
 void
-shmkit__chan_wake(struct shmkit_chan *ch, int room)
+shmkit__chan_wake_slow(struct shmkit_chan *ch, int room)
 {
 	struct shmkit__chan_wake *wk = wake_of(ch, room);
-	uint32_t n;
+	uint32_t w;
 
 	/* The waker's half of the pairing at the top of the file: the
 	 * caller's publishing store came first. */
-	if (light_is_free(wk)) {
-		/* Pairs with membarrier() in shmkit__chan_heavy(). */
+	if (shmkit__chan_light_is_free(wk)) {
+		/* Pairs with membarrier() in announce(). */
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		/* Relaxed: ordered by the barrier pairing above. */
-		n = __atomic_load_n(&wk->sleepers, __ATOMIC_RELAXED);
+		w = __atomic_load_n(&wk->word, __ATOMIC_RELAXED);
 	} else {
-		/* Seq_cst: the fallback pairing with the waiter's RMW. */
-		n = __atomic_fetch_add(&wk->sleepers, 0, __ATOMIC_SEQ_CST);
+		/* Seq_cst: the fallback pairing with the waiter's fetch_or
+		 * in announce(). */
+		w = __atomic_fetch_or(&wk->word, 0, __ATOMIC_SEQ_CST);
 	}
-	if (n == 0)
+	if (!(w & WAKE_ASLEEP))
 		return;
-	/* Seq_cst: a waiter that reads the new word value also sees the
-	 * change published before it. */
-	__atomic_fetch_add(&wk->word, 1, __ATOMIC_SEQ_CST);
+	/* Seq_cst: a waiter that reads the new generation also sees the
+	 * change published before it; failure (relaxed) means another
+	 * waker moved the word and wakes the sleepers of w itself. */
+	if (!__atomic_compare_exchange_n(&wk->word, &w, w + 1, 0,
+					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return;
 	shmkit__futex_wake(&wk->word, INT_MAX, SHMKIT__FUTEX_BIT_ALL);
 }
 
 /*
- * The pollable descriptor: a helper thread counts as a sleeper for as
- * long as it exists, so every waker bumps the word, and turns each bump
- * into an eventfd write.
+ * The pollable descriptor: a helper thread sleeps on the wake word as a
+ * waiter would and turns each bump into an eventfd write. It sets the
+ * bit again before each write, so a change made after that makes a
+ * waker bump the word again, and one made before it is seen by the
+ * program's try after it reads the eventfd (the pairing at the top).
  */
 struct shmkit__chan_fd {
 	struct shmkit_chan *ch;
@@ -336,9 +337,7 @@ helper_main(void *arg)
 	uint32_t w, nw;
 	uint64_t t;
 
-	/* Seq_cst: as a sleeper's read of the word (file comment); the
-	 * count was raised before the thread started. */
-	w = __atomic_load_n(&h->wk->word, __ATOMIC_SEQ_CST);
+	w = announce(h->ch, h->wk);
 	notify(h->efd); /* messages may be waiting already */
 	/* Acquire: pairs with the release store of stop in fd_close. */
 	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
@@ -347,11 +346,16 @@ helper_main(void *arg)
 		abs.tv_nsec = (long)(t % NS_PER_SEC);
 		shmkit__futex_wait(&h->wk->word, w, &abs, 0,
 				   SHMKIT__FUTEX_BIT_HELPER);
-		/* Seq_cst: read the word before notifying, so a bump after
-		 * this read makes the next wait return at once. */
-		nw = __atomic_load_n(&h->wk->word, __ATOMIC_SEQ_CST);
-		if (nw != w)
+		/* Seq_cst: set the bit again, as in announce(); the heavy
+		 * barrier follows only when a waker moved the word (else the
+		 * previous one still covers us). */
+		nw = __atomic_fetch_or(&h->wk->word, WAKE_ASLEEP,
+				       __ATOMIC_SEQ_CST) |
+		     WAKE_ASLEEP;
+		if (nw != w) {
+			shmkit__chan_heavy(h->ch);
 			notify(h->efd);
+		}
 		w = nw;
 	}
 	/* Release: pairs with the acquire load of done in fd_close. */
@@ -387,20 +391,13 @@ shmkit_chan_fd(shmkit_chan_t *ch)
 	rc = -pthread_attr_setstacksize(&attr, HELPER_STACK);
 	if (rc < 0)
 		goto out_attr;
-	/* Seq_cst: counts the helper as a sleeper before it first reads the
-	 * word (the waiter's half of the pairing). */
-	__atomic_fetch_add(&h->wk->sleepers, 1, __ATOMIC_SEQ_CST);
-	shmkit__chan_heavy(ch);
 	/* The helper runs none of the program's signal handlers. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = -pthread_create(&h->thread, &attr, helper_main, h);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc < 0) {
-		/* Relaxed: see sleep_once(). */
-		__atomic_fetch_sub(&h->wk->sleepers, 1, __ATOMIC_RELAXED);
+	if (rc < 0)
 		goto out_attr;
-	}
 	pthread_attr_destroy(&attr);
 	ch->fd = h;
 	return h->efd;
@@ -446,8 +443,6 @@ shmkit__chan_fd_close(struct shmkit_chan *ch)
 			nanosleep(&pause, NULL);
 		}
 		pthread_join(h->thread, NULL);
-		/* Relaxed: see sleep_once(). */
-		__atomic_fetch_sub(&h->wk->sleepers, 1, __ATOMIC_RELAXED);
 	}
 	close(h->efd);
 	free(h);

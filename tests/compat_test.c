@@ -482,6 +482,55 @@ keymng_fork(void)
 	SHMKIT_ASSERT(!segment_exists(h));
 }
 
+/* A process that opens the store afresh must refuse it, not crash. */
+static void
+child_refuses(void *arg)
+{
+	NodeSHMInfo n;
+	int h = *(int *)arg;
+
+	memset(&n, 0, sizeof(n));
+	SHMKIT_ASSERT_EQ(KeyMng_ShmRead(h, (char *)"c", (char *)"s", 4, &n),
+			 MYIPC_CreateErr);
+	node(&n, "child", "s", 9, 9);
+	SHMKIT_ASSERT_EQ(KeyMng_ShmWrite(h, 4, &n), MYIPC_CreateErr);
+}
+
+/*
+ * A peer rewrites the store's key and value sizes (to others of the same
+ * slot stride: bytes 72-79 of the segment) or clears its secure flag
+ * (bytes 92-95): processes that open it refuse it, and this one, which
+ * opened it before, keeps reading with the sizes it checked.
+ */
+static void
+keymng_hostile_store(void)
+{
+	static const uint32_t sizes[2] = { 32, 168 }, zero = 0;
+	int key = test_key(), h;
+	unsigned char save[32];
+	NodeSHMInfo n, got;
+	unsigned char *p;
+
+	SHMKIT_ASSERT_EQ(KeyMng_ShmInit(key, 4, &h), MYIPC_OK);
+	node(&n, "c", "s", 8, 8);
+	SHMKIT_ASSERT_EQ(KeyMng_ShmWrite(h, 4, &n), MYIPC_OK);
+	p = shmat(h, NULL, 0);
+	SHMKIT_ASSERT(p != (void *)-1);
+	memcpy(save, p + 64, sizeof(save));
+	memcpy(p + 72, sizes, sizeof(sizes));
+	SHMKIT_ASSERT_CHILD_OK(shmkit_test_fork(child_refuses, &h));
+	memcpy(p + 64, save, sizeof(save));
+	memcpy(p + 92, &zero, sizeof(zero));
+	SHMKIT_ASSERT_CHILD_OK(shmkit_test_fork(child_refuses, &h));
+	SHMKIT_ASSERT_EQ(KeyMng_ShmRead(h, (char *)"c", (char *)"s", 4, &got),
+			 MYIPC_OK);
+	SHMKIT_ASSERT_MEMEQ(&got, &n, sizeof(n));
+	memcpy(p + 64, save, sizeof(save));
+	SHMKIT_ASSERT_EQ(shmdt(p), 0);
+	SHMKIT_ASSERT_EQ(IPC_DelShm(h), MYIPC_OK);
+	SHMKIT_ASSERT(!segment_exists(h));
+}
+
 #define NRACERS 4
 
 struct racer {
@@ -615,5 +664,6 @@ SHMKIT_TESTS = {
 	{ "keymng_fork", keymng_fork },
 	{ "keymng_init_race", keymng_init_race },
 	{ "keymng_threads", keymng_threads },
+	{ "keymng_hostile_store", keymng_hostile_store },
 	{ NULL, NULL },
 };

@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "seg_util.h"
 #include "shmkit_test.h"
 #include "table/table_impl.h"
+#include "table/table_layout.h"
 
 #define NOBODY 65534
 #define FL SHMKIT_KEYS_NOLOCK_OK /* tests must not depend on ulimit -l */
@@ -517,7 +519,7 @@ corrupt_records(void)
 	SHMKIT_ASSERT_OK(shmkit__table_open_kind(&t, addr,
 						 SHMKIT_TABLE_NOLOCK_OK,
 						 SHMKIT_OBJ_KEYS,
-						 SHMKIT__KEYS_VERSION));
+						 SHMKIT__KEYS_VERSION, NULL));
 	memset(val, 0, sizeof(val));
 	/* 1: "ab\0cd" as client id. */
 	memset(tkey, 0, sizeof(tkey));
@@ -766,6 +768,191 @@ locked_in_memory(void)
 	drop_store(ks, addr);
 }
 
+/* The table's params of the store at addr, through a writable mapping
+ * (closed by seg_destroy() or shmkit_seg_close()). */
+static struct table_params *
+params_of(const char *addr, shmkit_seg_t **s)
+{
+	SHMKIT_ASSERT_OK(shmkit_seg_open(s, addr, NULL));
+	return (struct table_params *)(void *)((uint8_t *)seg_map(*s, 0) +
+					       TABLE_PARAMS_OFF);
+}
+
+/* Open through both entry points (by address, and on a segment as the
+ * compat layer does); both must give want. */
+static void
+open_both_give(const char *addr, int want)
+{
+	shmkit_keys_t *ks = NULL;
+	shmkit_seg_t *s;
+
+	SHMKIT_ASSERT_ERR(shmkit_keys_open(&ks, addr, FL), want);
+	SHMKIT_ASSERT_OK(shmkit_seg_open(&s, addr, NULL));
+	SHMKIT_ASSERT_ERR(shmkit__keys_open_seg(&ks, s, FL), want);
+	SHMKIT_ASSERT_OK(shmkit_seg_close(s));
+	SHMKIT_ASSERT(ks == NULL);
+}
+
+/*
+ * A peer rewrites the key and value sizes to others of the same slot
+ * stride (the table alone would accept them): the store's buffers are
+ * sized for its own record, so it must refuse the store rather than copy
+ * past them.
+ */
+static void
+hostile_sizes(void)
+{
+	unsigned char key[16];
+	shmkit_keys_record_t r;
+	struct table_params *p, save;
+	char addr[NAMELEN];
+	shmkit_keys_t *ks = make_store(addr, "posix", 8);
+	shmkit_table_t *t;
+	shmkit_seg_t *s;
+
+	secret_fill(key, sizeof(key), 5);
+	SHMKIT_ASSERT_OK(shmkit_keys_put(ks, "c", "s", 1, key, sizeof(key)));
+	p = params_of(addr, &s);
+	save = *p;
+	SHMKIT_ASSERT_EQ(p->key_size, 24);
+	SHMKIT_ASSERT_EQ(p->value_size, 160);
+	p->key_size = 32; /* 8 + 32 + 2 * 168 = 376: stride 384 still */
+	p->value_size = 168;
+	/* The table takes it (so only the key store can refuse it). */
+	SHMKIT_ASSERT_OK(shmkit__table_open_kind(&t, addr,
+						 SHMKIT_TABLE_NOLOCK_OK,
+						 SHMKIT_OBJ_KEYS,
+						 SHMKIT__KEYS_VERSION, NULL));
+	SHMKIT_ASSERT_OK(shmkit_table_close(t));
+	open_both_give(addr, SHMKIT_ECORRUPT);
+	*p = save, p->key_size = 16; /* 8 + 16 + 2 * 160: the same stride */
+	open_both_give(addr, SHMKIT_ECORRUPT);
+	*p = save, p->value_size = 152;
+	open_both_give(addr, SHMKIT_ECORRUPT);
+	/* The handle opened before keeps the sizes it checked. */
+	SHMKIT_ASSERT_OK(shmkit_keys_get(ks, "c", "s", &r));
+	SHMKIT_ASSERT_MEMEQ(r.key, key, sizeof(key));
+	*p = save;
+	SHMKIT_ASSERT_OK(shmkit_seg_close(s));
+	drop_store(ks, addr);
+}
+
+/*
+ * A peer clears the secure flag: the store must not open without its
+ * mlock, MADV_DONTDUMP and zeroising, and a handle already open keeps
+ * zeroising.
+ */
+static void
+must_be_secure(void)
+{
+	unsigned char k1[48], k2[48];
+	char addr[NAMELEN];
+	shmkit_keys_t *ks = make_store(addr, "posix", 8);
+	struct table_params *p;
+	shmkit_table_t *t = NULL;
+	shmkit_seg_t *s;
+
+	secret_fill(k1, sizeof(k1), 6);
+	secret_fill(k2, sizeof(k2), 7);
+	SHMKIT_ASSERT_OK(shmkit_keys_put(ks, "c", "s", 1, k1, sizeof(k1)));
+	p = params_of(addr, &s);
+	SHMKIT_ASSERT_EQ(p->flags, SHMKIT_TABLE_SECURE);
+	p->flags = 0;
+	open_both_give(addr, SHMKIT_ECORRUPT);
+	/* Whoever opens a key store's table, with no other expectation. */
+	SHMKIT_ASSERT_ERR(shmkit__table_open_kind(&t, addr,
+						  SHMKIT_TABLE_NOLOCK_OK,
+						  SHMKIT_OBJ_KEYS,
+						  SHMKIT__KEYS_VERSION, NULL),
+			  SHMKIT_ECORRUPT);
+	SHMKIT_ASSERT(t == NULL);
+	SHMKIT_ASSERT_EQ(shmkit_keys_put(ks, "c", "s", 2, k2, sizeof(k2)), 1);
+	SHMKIT_ASSERT(!segment_holds(addr, k1, sizeof(k1)));
+	SHMKIT_ASSERT_OK(shmkit_keys_del(ks, "c", "s"));
+	SHMKIT_ASSERT(!segment_holds(addr, k2, sizeof(k2)));
+	p->flags = SHMKIT_TABLE_SECURE;
+	SHMKIT_ASSERT_OK(shmkit_seg_close(s));
+	drop_store(ks, addr);
+}
+
+/* Revoking a deleted record finds nothing and brings no key back. */
+static void
+revoke_after_del(void)
+{
+	unsigned char key[40];
+	shmkit_keys_record_t r;
+	char addr[NAMELEN];
+	shmkit_keys_t *ks = make_store(addr, "posix", 8);
+
+	secret_fill(key, sizeof(key), 8);
+	SHMKIT_ASSERT_OK(shmkit_keys_put(ks, "c", "s", 1, key, sizeof(key)));
+	SHMKIT_ASSERT_OK(shmkit_keys_del(ks, "c", "s"));
+	SHMKIT_ASSERT_ERR(shmkit_keys_revoke(ks, "c", "s"), -ENOENT);
+	SHMKIT_ASSERT_ERR(shmkit_keys_get(ks, "c", "s", &r), -ENOENT);
+	SHMKIT_ASSERT_EQ(shmkit_keys_count(ks), 0);
+	SHMKIT_ASSERT(!segment_holds(addr, key, sizeof(key)));
+	drop_store(ks, addr);
+}
+
+struct race {
+	shmkit_keys_t *ks;
+	atomic_int stop;
+	int bad;
+};
+
+/* Revokes (c, s) until told to stop. */
+static void *
+revoker_main(void *p)
+{
+	struct race *a = p;
+	int rc;
+
+	while (!atomic_load(&a->stop)) {
+		rc = shmkit_keys_revoke(a->ks, "c", "s");
+		if (rc != 0 && rc != 1 && rc != -ENOENT)
+			a->bad = rc;
+	}
+	return NULL;
+}
+
+/*
+ * Only this thread puts (c, s), so once its del returned, nothing may
+ * bring the record back: a revoke that read the record before the del
+ * and wrote it back after it would.
+ */
+static void
+revoke_races_del_threads(void)
+{
+	unsigned char key[32];
+	shmkit_keys_record_t r;
+	char addr[NAMELEN];
+	struct race a = { 0 };
+	pthread_t th;
+	uint32_t i;
+	int rc;
+
+	a.ks = make_store(addr, "posix", 4);
+	SHMKIT_ASSERT_EQ(pthread_create(&th, NULL, revoker_main, &a), 0);
+	for (i = 0; i < 20000; i++) {
+		secret_fill(key, sizeof(key), i);
+		SHMKIT_ASSERT_OK(shmkit_keys_put(a.ks, "c", "s", i, key,
+						 sizeof(key)));
+		SHMKIT_ASSERT_OK(shmkit_keys_del(a.ks, "c", "s"));
+		rc = shmkit_keys_get(a.ks, "c", "s", &r);
+		if (rc != -ENOENT)
+			break;
+	}
+	atomic_store(&a.stop, 1);
+	SHMKIT_ASSERT_EQ(pthread_join(th, NULL), 0);
+	if (rc != -ENOENT)
+		SHMKIT_FAIL("round %u: a deleted record came back (get %d, "
+			    "key id %u)",
+			    (unsigned)i, rc, rc == 0 ? (unsigned)r.key_id : 0u);
+	SHMKIT_ASSERT_EQ(a.bad, 0);
+	SHMKIT_ASSERT(!segment_holds(addr, key, sizeof(key)));
+	drop_store(a.ks, addr);
+}
+
 SHMKIT_HELPERS = {
 	{ "reader", helper_reader },
 	{ "writer_loop", helper_writer_loop },
@@ -790,5 +977,9 @@ SHMKIT_TESTS = {
 	{ "killed_writer", killed_writer },
 	{ "threads_share_a_handle", threads_share_a_handle },
 	{ "locked_in_memory", locked_in_memory },
+	{ "hostile_sizes", hostile_sizes },
+	{ "must_be_secure", must_be_secure },
+	{ "revoke_after_del", revoke_after_del },
+	{ "revoke_races_del_threads", revoke_races_del_threads },
 	{ NULL, NULL },
 };

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -214,9 +215,9 @@ test_bad_arguments(void)
 	SHMKIT_ASSERT_ERR(shmkit_table_open(NULL, addr, 0), -EINVAL);
 	SHMKIT_ASSERT_ERR(shmkit_table_open(&u, NULL, 0), -EINVAL);
 	SHMKIT_ASSERT_ERR(shmkit_table_open(&u, addr, 0x100), -EINVAL);
-	SHMKIT_ASSERT_ERR(
-		shmkit__table_open_kind(&u, addr, 0, (shmkit_obj_kind_t)9, 1),
-		-EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit__table_open_kind(
+				  &u, addr, 0, (shmkit_obj_kind_t)9, 1, NULL),
+			  -EINVAL);
 	SHMKIT_ASSERT(u == NULL);
 
 	t = make(addr, 16, 8, 8, 0);
@@ -242,7 +243,7 @@ test_bad_arguments(void)
 		shmkit__table_format_seg(NULL, &o, SHMKIT_OBJ_TABLE, 1),
 		-EINVAL);
 	SHMKIT_ASSERT_ERR(
-		shmkit__table_open_seg(&u, NULL, 0, SHMKIT_OBJ_TABLE, 1),
+		shmkit__table_open_seg(&u, NULL, 0, SHMKIT_OBJ_TABLE, 1, NULL),
 		-EINVAL);
 	SHMKIT_ASSERT_EQ(shmkit_table_close(NULL), 0);
 	destroy(t, addr);
@@ -375,6 +376,9 @@ static void
 test_kinds_versions_and_segments(void)
 {
 	shmkit_table_opts_t o = {8, 8, 8, 0, 0};
+	/* A key store's table is always secure. */
+	shmkit_table_opts_t ok = {
+		8, 8, 8, SHMKIT_TABLE_SECURE | SHMKIT_TABLE_NOLOCK_OK, 0};
 	char addr[NAMELEN], faddr[NAMELEN];
 	shmkit_table_t *t, *u = NULL;
 	shmkit_seg_opts_t so = {0};
@@ -383,15 +387,18 @@ test_kinds_versions_and_segments(void)
 	void *mem;
 
 	snprintf(addr, sizeof(addr), "%s", shmkit_test_name("posix"));
+	SHMKIT_ASSERT_ERR(
+		shmkit__table_create_kind(&t, addr, &o, SHMKIT_OBJ_KEYS, 1),
+		-EINVAL);
 	SHMKIT_ASSERT_OK(
-		shmkit__table_create_kind(&t, addr, &o, SHMKIT_OBJ_KEYS, 1));
+		shmkit__table_create_kind(&t, addr, &ok, SHMKIT_OBJ_KEYS, 1));
 	SHMKIT_ASSERT_ERR(shmkit_table_open(&u, addr, 0), SHMKIT_ENOTOBJ);
 	SHMKIT_ASSERT_ERR(
-		shmkit__table_open_kind(&u, addr, 0, SHMKIT_OBJ_KEYS, 2),
+		shmkit__table_open_kind(&u, addr, 0, SHMKIT_OBJ_KEYS, 2, NULL),
 		SHMKIT_EVERSION);
 	SHMKIT_ASSERT(u == NULL);
-	SHMKIT_ASSERT_OK(
-		shmkit__table_open_kind(&u, addr, 0, SHMKIT_OBJ_KEYS, 1));
+	SHMKIT_ASSERT_OK(shmkit__table_open_kind(
+		&u, addr, SHMKIT_TABLE_NOLOCK_OK, SHMKIT_OBJ_KEYS, 1, NULL));
 	SHMKIT_ASSERT_OK(shmkit_table_close(u));
 	destroy(t, addr);
 
@@ -415,16 +422,20 @@ test_kinds_versions_and_segments(void)
 	SHMKIT_ASSERT_OK(shmkit_seg_close(seg));
 	so.size = shmkit_table_size(&o);
 	SHMKIT_ASSERT_OK(shmkit_seg_create(&seg, addr, &so));
-	SHMKIT_ASSERT_OK(shmkit__table_format_seg(seg, &o, SHMKIT_OBJ_KEYS, 1));
+	SHMKIT_ASSERT_ERR(shmkit__table_format_seg(seg, &o, SHMKIT_OBJ_KEYS, 1),
+			  -EINVAL);
+	SHMKIT_ASSERT_OK(
+		shmkit__table_format_seg(seg, &ok, SHMKIT_OBJ_KEYS, 1));
 	SHMKIT_ASSERT(shmkit_seg_addr(seg) == NULL);
 	SHMKIT_ASSERT_ERR(
-		shmkit__table_open_seg(&u, seg, 0, SHMKIT_OBJ_TABLE, 1),
+		shmkit__table_open_seg(&u, seg, 0, SHMKIT_OBJ_TABLE, 1, NULL),
 		SHMKIT_ENOTOBJ);
-	SHMKIT_ASSERT_OK(
-		shmkit__table_open_seg(&t, seg, 0, SHMKIT_OBJ_KEYS, 1));
+	SHMKIT_ASSERT_OK(shmkit__table_open_seg(&t, seg, SHMKIT_TABLE_NOLOCK_OK,
+						SHMKIT_OBJ_KEYS, 1, NULL));
 	SHMKIT_ASSERT_OK(shmkit_seg_attach(seg, &mem, 0, NULL));
-	SHMKIT_ASSERT_OK(shmkit__table_open_seg(&u, seg, SHMKIT_TABLE_RDONLY,
-						SHMKIT_OBJ_KEYS, 1));
+	SHMKIT_ASSERT_OK(shmkit__table_open_seg(
+		&u, seg, SHMKIT_TABLE_RDONLY | SHMKIT_TABLE_NOLOCK_OK,
+		SHMKIT_OBJ_KEYS, 1, NULL));
 	SHMKIT_ASSERT_OK(shmkit_seg_unlink(seg));
 	SHMKIT_ASSERT_OK(shmkit_seg_close(seg)); /* the handles keep theirs */
 	SHMKIT_ASSERT_EQ(shmkit_table_put(t, &k, &v), 0);
@@ -439,7 +450,7 @@ test_kinds_versions_and_segments(void)
 	SHMKIT_ASSERT_OK(
 		shmkit__table_format_seg(seg, &o, SHMKIT_OBJ_TABLE, 1));
 	SHMKIT_ASSERT_OK(
-		shmkit__table_open_seg(&t, seg, 0, SHMKIT_OBJ_TABLE, 1));
+		shmkit__table_open_seg(&t, seg, 0, SHMKIT_OBJ_TABLE, 1, NULL));
 	SHMKIT_ASSERT_EQ(shmkit_table_put(t, &k, &v), 0);
 	SHMKIT_ASSERT_OK(shmkit_table_close(t));
 	SHMKIT_ASSERT_OK(shmkit_table_open(&t, faddr, 0));
@@ -1104,6 +1115,194 @@ test_readers_threads_secure_never_torn(void)
 	readers_threads(SHMKIT_TABLE_SECURE | SHMKIT_TABLE_NOLOCK_OK);
 }
 
+/*
+ * The handle copies the geometry and the secure flag at open and never
+ * reads them again: a peer that rewrites the params (here to sizes of the
+ * same stride, which a new open accepts) and clears the secure flag
+ * changes nothing for a handle already open. get and next copy the sizes
+ * it opened with and not a byte more, and it still zeroises.
+ */
+static void
+test_handle_keeps_geometry_and_flags(void)
+{
+	const char *addr = fresh("posix");
+	shmkit_table_t *t = make(addr, 8, 16, 16,
+				 SHMKIT_TABLE_SECURE | SHMKIT_TABLE_NOLOCK_OK),
+		       *u = NULL;
+	struct {
+		unsigned char b[16];
+		unsigned char canary[48];
+	} kb, vb;
+	unsigned char key[16], val[16], val2[16], *kp, *vp;
+	struct table_params *p;
+	shmkit_table_stat_t st;
+	struct raw r;
+	size_t cur = 0, i;
+
+	memset(key, 'k', sizeof(key));
+	memcpy(val, "secret-value-one", 16);
+	memcpy(val2, "secret-value-two", 16);
+	SHMKIT_ASSERT_EQ(shmkit_table_put(t, key, val), 0);
+	r = raw_open(addr);
+	p = (struct table_params *)(void *)(r.mem + TABLE_PARAMS_OFF);
+	SHMKIT_ASSERT_EQ(p->stride, 64);
+	p->key_size = 24; /* 8 + 24 + 2 * 16: the same 64-byte stride */
+	p->value_size = 12;
+	p->flags = 0;
+
+	memset(&kb, 0x5a, sizeof(kb));
+	memset(&vb, 0x5a, sizeof(vb));
+	SHMKIT_ASSERT_OK(shmkit_table_get(t, key, vb.b));
+	SHMKIT_ASSERT_MEMEQ(vb.b, val, 16);
+	memset(&vb, 0x5a, sizeof(vb));
+	SHMKIT_ASSERT_OK(shmkit_table_next(t, &cur, kb.b, vb.b));
+	SHMKIT_ASSERT_MEMEQ(kb.b, key, 16);
+	SHMKIT_ASSERT_MEMEQ(vb.b, val, 16);
+	for (i = 0; i < sizeof(kb.canary); i++) {
+		SHMKIT_ASSERT_EQ(kb.canary[i], 0x5a);
+		SHMKIT_ASSERT_EQ(vb.canary[i], 0x5a);
+	}
+	/* Buffers of exactly the sizes opened with (AddressSanitizer sees
+	 * a copy past them). */
+	kp = malloc(16);
+	vp = malloc(16);
+	SHMKIT_ASSERT(kp != NULL && vp != NULL);
+	SHMKIT_ASSERT_OK(shmkit_table_get(t, key, vp));
+	cur = 0;
+	SHMKIT_ASSERT_OK(shmkit_table_next(t, &cur, kp, vp));
+	free(kp);
+	free(vp);
+	SHMKIT_ASSERT_OK(shmkit_table_stat(t, &st));
+	SHMKIT_ASSERT_EQ(st.key_size, 16);
+	SHMKIT_ASSERT_EQ(st.value_size, 16);
+	SHMKIT_ASSERT_EQ(st.flags, SHMKIT_TABLE_SECURE);
+
+	/* A new handle takes what the params say now (a consistent
+	 * geometry; the checks are those of an open). */
+	SHMKIT_ASSERT_OK(shmkit_table_open(&u, addr, 0));
+	SHMKIT_ASSERT_OK(shmkit_table_stat(u, &st));
+	SHMKIT_ASSERT_EQ(st.key_size, 24);
+	SHMKIT_ASSERT_EQ(st.flags, 0);
+	SHMKIT_ASSERT_OK(shmkit_table_close(u));
+
+	/* The first handle still zeroises what it replaces and deletes. */
+	SHMKIT_ASSERT_EQ(shmkit_table_put(t, key, val2), 1);
+	SHMKIT_ASSERT(memmem(r.mem, r.len, val, 16) == NULL);
+	SHMKIT_ASSERT(memmem(r.mem, r.len, val2, 16) != NULL);
+	SHMKIT_ASSERT_OK(shmkit_table_del(t, key));
+	SHMKIT_ASSERT(memmem(r.mem, r.len, val2, 16) == NULL);
+	raw_close(&r);
+	destroy(t, addr);
+}
+
+/* What the update callback saw, and what it does. */
+struct upd {
+	int calls;
+	int found;
+	uint64_t seen;
+	uint64_t set;
+	int ret;
+	shmkit_table_t *t;
+	atomic_int del_done;
+	int del_rc;
+	pthread_t del;
+	int block; /* start a del while the update holds the mutex */
+};
+
+static void *
+upd_del_thread(void *arg)
+{
+	struct upd *u = arg;
+	uint64_t k = 1;
+
+	u->del_rc = shmkit_table_del(u->t, &k);
+	atomic_store(&u->del_done, 1);
+	return NULL;
+}
+
+static int
+upd_fn(void *value, int found, void *arg)
+{
+	struct upd *u = arg;
+	struct timespec ts = {0, 100000000};
+
+	u->calls++;
+	u->found = found;
+	memcpy(&u->seen, value, 8);
+	if (u->block) {
+		/* A del now must wait for the update to finish. */
+		SHMKIT_ASSERT_EQ(
+			pthread_create(&u->del, NULL, upd_del_thread, u), 0);
+		nanosleep(&ts, NULL);
+		SHMKIT_ASSERT_EQ(atomic_load(&u->del_done), 0);
+	}
+	if (u->ret == 0)
+		memcpy(value, &u->set, 8);
+	return u->ret;
+}
+
+static void
+test_update_under_writer_lock(void)
+{
+	const char *addr = fresh("posix");
+	shmkit_table_t *t = make(addr, 8, 8, 8, 0), *ro;
+	struct upd u = {0};
+	uint64_t k = 1, v = 0;
+
+	u.t = t;
+	SHMKIT_ASSERT_ERR(shmkit__table_update(NULL, &k, upd_fn, &u, 0),
+			  -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit__table_update(t, NULL, upd_fn, &u, 0),
+			  -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit__table_update(t, &k, NULL, &u, 0), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit__table_update(t, &k, upd_fn, &u, 0x10),
+			  -EINVAL);
+	/* Absent: -ENOENT, fn not called; with INSERT, fn sees zeroes. */
+	SHMKIT_ASSERT_ERR(shmkit__table_update(t, &k, upd_fn, &u, 0), -ENOENT);
+	SHMKIT_ASSERT_EQ(u.calls, 0);
+	u.seen = 99;
+	u.set = 5;
+	SHMKIT_ASSERT_EQ(
+		shmkit__table_update(t, &k, upd_fn, &u, SHMKIT__TABLE_INSERT),
+		0);
+	SHMKIT_ASSERT_EQ(u.calls, 1);
+	SHMKIT_ASSERT_EQ(u.found, 0);
+	SHMKIT_ASSERT_EQ(u.seen, 0);
+	SHMKIT_ASSERT_OK(shmkit_table_get(t, &k, &v));
+	SHMKIT_ASSERT_EQ(v, 5);
+	/* Present: fn sees the value, its change is stored. */
+	u.set = 6;
+	SHMKIT_ASSERT_EQ(shmkit__table_update(t, &k, upd_fn, &u, 0), 1);
+	SHMKIT_ASSERT_EQ(u.found, 1);
+	SHMKIT_ASSERT_EQ(u.seen, 5);
+	SHMKIT_ASSERT_OK(shmkit_table_get(t, &k, &v));
+	SHMKIT_ASSERT_EQ(v, 6);
+	/* fn refusing leaves the record as it was. */
+	u.set = 7;
+	u.ret = -EPERM;
+	SHMKIT_ASSERT_ERR(shmkit__table_update(t, &k, upd_fn, &u, 0), -EPERM);
+	u.ret = 42;
+	SHMKIT_ASSERT_EQ(shmkit__table_update(t, &k, upd_fn, &u, 0), 42);
+	SHMKIT_ASSERT_OK(shmkit_table_get(t, &k, &v));
+	SHMKIT_ASSERT_EQ(v, 6);
+	SHMKIT_ASSERT_EQ(shmkit_table_count(t), 1);
+	SHMKIT_ASSERT_OK(shmkit_table_open(&ro, addr, SHMKIT_TABLE_RDONLY));
+	SHMKIT_ASSERT_ERR(shmkit__table_update(ro, &k, upd_fn, &u, 0), -EROFS);
+	SHMKIT_ASSERT_OK(shmkit_table_close(ro));
+
+	/* A del started while fn runs lands after the write, never between
+	 * the read and the write (it would be undone). */
+	u.ret = 0;
+	u.set = 8;
+	u.block = 1;
+	SHMKIT_ASSERT_EQ(shmkit__table_update(t, &k, upd_fn, &u, 0), 1);
+	SHMKIT_ASSERT_EQ(pthread_join(u.del, NULL), 0);
+	SHMKIT_ASSERT_EQ(u.del_rc, 0);
+	SHMKIT_ASSERT_ERR(shmkit_table_get(t, &k, &v), -ENOENT);
+	SHMKIT_ASSERT_EQ(shmkit_table_count(t), 0);
+	destroy(t, addr);
+}
+
 SHMKIT_TESTS = {
 	{"siphash_reference_vector", test_siphash_reference_vector},
 	{"key_hash_is_siphash13", test_key_hash_is_siphash13},
@@ -1123,5 +1322,8 @@ SHMKIT_TESTS = {
 	{"readers_threads_never_torn", test_readers_threads_never_torn},
 	{"readers_threads_secure_never_torn",
 	 test_readers_threads_secure_never_torn},
+	{"handle_keeps_geometry_and_flags",
+	 test_handle_keeps_geometry_and_flags},
+	{"update_under_writer_lock", test_update_under_writer_lock},
 	{NULL, NULL},
 };

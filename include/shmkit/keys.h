@@ -29,7 +29,19 @@
  * are 0 to SHMKIT_KEYS_KEY_MAX bytes of any value.
  *
  * Nothing read from the segment is trusted: a record whose status, key
- * length or ids are out of range gives SHMKIT_ECORRUPT.
+ * length or ids are out of range gives SHMKIT_ECORRUPT, and so does
+ * opening a store whose record sizes are not this layout's or whose
+ * table is not in secure mode (whoever can write the segment could
+ * otherwise switch the zeroising and locking off). A handle keeps what
+ * it checked at open; a peer that rewrites the store later cannot change
+ * it.
+ *
+ * Readers never wait for writers: a record that a peer rewrites without
+ * pause while it is being copied makes shmkit_keys_get() and
+ * shmkit_keys_next() give up after about a second with -EAGAIN (worth
+ * retrying). Writers (put, del, revoke) read under the writer lock and
+ * never return -EAGAIN; a peer that holds that lock for ever blocks
+ * them (see <shmkit/table.h>).
  *
  * Threads: a handle may be used by any number of threads at once. Fork:
  * a handle is not inherited; the child opens its own. Remove a store with
@@ -121,7 +133,7 @@ SHMKIT_API int shmkit_keys_close(shmkit_keys_t *ks);
  * (its old key zeroised) and keeps its created time. Returns 0 when
  * inserted, 1 when replaced. Errors: -EINVAL (an id empty or longer than
  * SHMKIT_KEYS_ID_MAX, key_len too large, NULL), -ENOSPC (the store holds
- * capacity records), -EROFS (opened read-only), SHMKIT_ECORRUPT.
+ * capacity records), -EROFS (opened read-only), -ENOMEM, SHMKIT_ECORRUPT.
  */
 SHMKIT_API int shmkit_keys_put(shmkit_keys_t *ks, const char *client,
 			       const char *server, uint32_t key_id,
@@ -129,8 +141,9 @@ SHMKIT_API int shmkit_keys_put(shmkit_keys_t *ks, const char *client,
 
 /*
  * shmkit_keys_get - copy the record of (client, server) into *rec. Never
- * blocks. Errors: -ENOENT, -EINVAL, SHMKIT_ECORRUPT; *rec is written only
- * on success.
+ * blocks. Errors: -ENOENT, -EINVAL, -EAGAIN (a peer kept rewriting the
+ * record for about a second), SHMKIT_ECORRUPT; *rec is written only on
+ * success.
  */
 SHMKIT_API int shmkit_keys_get(shmkit_keys_t *ks, const char *client,
 			       const char *server, shmkit_keys_record_t *rec);
@@ -144,10 +157,11 @@ SHMKIT_API int shmkit_keys_del(shmkit_keys_t *ks, const char *client,
 /*
  * shmkit_keys_revoke - mark the key of (client, server) revoked, keeping
  * the record (readers learn that the key must no longer be used). Returns
- * 0, or 1 if it was already revoked. Errors as shmkit_keys_del().
- * Racing a put or del of the same pair in another process, the outcome
- * is the other writer's whole record or a revoked one, never a key left
- * valid after this returned 0.
+ * 0, or 1 if it was already revoked. Errors as shmkit_keys_del(), and
+ * -ENOMEM. The record is read, marked and written back under the writer
+ * lock, so a put or del of the same pair in another process happens
+ * wholly before or after it: a deleted record stays deleted (-ENOENT),
+ * and no key is left valid after this returned 0.
  */
 SHMKIT_API int shmkit_keys_revoke(shmkit_keys_t *ks, const char *client,
 				  const char *server);
@@ -156,7 +170,8 @@ SHMKIT_API int shmkit_keys_revoke(shmkit_keys_t *ks, const char *client,
  * shmkit_keys_next - iterate: start with *cursor = 0; each call copies the
  * next record into *rec and advances *cursor. Returns 0, or -ENOENT after
  * the last record. Records put or deleted meanwhile may or may not be
- * seen. Errors: -EINVAL, SHMKIT_ECORRUPT (a corrupt record: *cursor has
+ * seen. Errors: -EINVAL, -EAGAIN (as for get; *cursor has not moved, so
+ * the call may be retried), SHMKIT_ECORRUPT (a corrupt record: *cursor has
  * moved past it, so a caller may report it and carry on).
  */
 SHMKIT_API int shmkit_keys_next(shmkit_keys_t *ks, size_t *cursor,

@@ -29,7 +29,20 @@
  *
  * Never trusting the segment: every index, size and probe length read
  * from shared memory is checked; a corrupt table gives SHMKIT_ECORRUPT,
- * never a crash or an endless loop.
+ * never a crash or an endless loop. A handle reads the geometry (key and
+ * value sizes, capacity, slots) and the secure flag once, at open, and
+ * never again: a peer that rewrites them afterwards cannot make get or
+ * next copy more than the sizes the handle opened with, nor switch
+ * zeroising off in a process that opened the table in secure mode. (A
+ * new open takes whatever consistent geometry the segment then holds:
+ * check shmkit_table_stat() if your buffers have fixed sizes.)
+ *
+ * What a peer with write access can still do: hold the writer mutex for
+ * ever while it lives, which blocks every put and del of other processes
+ * (a live holder of a lock is not something the library can break; a
+ * dead one is recovered from), and truncate the segment, which makes the
+ * next access past its new end raise SIGBUS (see <shmkit/seg.h>). Share
+ * a table only with processes you trust that far.
  *
  * Threads: a handle may be used by any number of threads at once. Fork:
  * a handle is not inherited; the child opens its own.

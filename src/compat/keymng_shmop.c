@@ -163,17 +163,26 @@ open_store(int shmid, shmkit_keys_t **ks, size_t *capacity)
 	char addr[SHMKIT__COMPAT_ADDRLEN];
 	shmkit_keys_stat_t st;
 	shmkit_seg_t *seg;
+	size_t size, need;
 	int rc;
 
 	shmkit__compat_id_addr(addr, shmid);
 	rc = shmkit_seg_open(&seg, addr, NULL);
 	if (rc < 0)
 		return rc;
+	size = shmkit_seg_size(seg);
 	rc = shmkit__keys_open_seg(ks, seg, STORE_FLAGS);
 	shmkit_seg_close(seg);
 	if (rc < 0)
 		return rc;
 	rc = shmkit_keys_stat(*ks, &st);
+	/* The key store checked its geometry when it opened; check again
+	 * what this file relies on, so a looser check there cannot make a
+	 * hostile segment pass here: a capacity in the key store's range,
+	 * in a segment large enough for a store of that capacity. */
+	need = rc == 0 ? shmkit_keys_size(st.capacity) : 0;
+	if (rc == 0 && (need == 0 || need > size))
+		rc = SHMKIT_ECORRUPT;
 	if (rc < 0) {
 		shmkit_keys_close(*ks);
 		return rc;

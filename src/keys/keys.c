@@ -66,6 +66,21 @@ valid_capacity(size_t capacity)
 	return capacity >= 1 && capacity <= SHMKIT_KEYS_CAPACITY_MAX;
 }
 
+/*
+ * What a store must be for this file's buffers (a table key of TKEY_SIZE
+ * bytes, a value of struct keys_value) to be the right size: checked when
+ * the table is opened, since a peer may rewrite the sizes to others of
+ * the same slot stride. Secure too, so the peer cannot switch the
+ * zeroising and locking off.
+ */
+static const shmkit__table_expect_t expect = {
+	.key_size = TKEY_SIZE,
+	.value_size = sizeof(struct keys_value),
+	.capacity_min = 1,
+	.capacity_max = SHMKIT_KEYS_CAPACITY_MAX,
+	.flags = SHMKIT_TABLE_SECURE,
+};
+
 /* Builds the table key; -EINVAL unless both ids are 1..ID_MAX bytes. */
 static int
 make_tkey(unsigned char tkey[TKEY_SIZE], const char *client, const char *server)
@@ -186,7 +201,8 @@ shmkit_keys_open(shmkit_keys_t **out, const char *address, unsigned flags)
 	    (flags & ~(SHMKIT_KEYS_RDONLY | SHMKIT_KEYS_NOLOCK_OK)))
 		return -EINVAL;
 	rc = shmkit__table_open_kind(&t, address, table_flags(flags),
-				     SHMKIT_OBJ_KEYS, SHMKIT__KEYS_VERSION);
+				     SHMKIT_OBJ_KEYS, SHMKIT__KEYS_VERSION,
+				     &expect);
 	if (rc < 0)
 		return rc;
 	return wrap(out, t);
@@ -214,7 +230,8 @@ shmkit__keys_open_seg(shmkit_keys_t **out, shmkit_seg_t *seg, unsigned flags)
 	    (flags & ~(SHMKIT_KEYS_RDONLY | SHMKIT_KEYS_NOLOCK_OK)))
 		return -EINVAL;
 	rc = shmkit__table_open_seg(&t, seg, table_flags(flags),
-				    SHMKIT_OBJ_KEYS, SHMKIT__KEYS_VERSION);
+				    SHMKIT_OBJ_KEYS, SHMKIT__KEYS_VERSION,
+				    &expect);
 	if (rc < 0)
 		return rc;
 	return wrap(out, t);
@@ -232,11 +249,24 @@ shmkit_keys_close(shmkit_keys_t *ks)
 	return rc;
 }
 
+/* Under the writer mutex (shmkit__table_update()): the new value, with
+ * the created time of the record it replaces. */
+static int
+write_fn(void *value, int found, void *arg)
+{
+	struct keys_value *old = value;
+	const struct keys_value *v = arg;
+	int64_t created = found ? old->created_ns : v->created_ns;
+
+	memcpy(old, v, sizeof(*v));
+	old->created_ns = created;
+	return 0;
+}
+
 /*
  * Puts the new value, keeping the old record's created time. The read
- * and the put are two table operations, so a concurrent writer of the
- * same pair may slip between them: the later put wins whole (never a
- * mix), and only the created time can come from the record it replaced.
+ * and the write are one table update under the writer mutex, so no other
+ * writer of the same pair slips between them.
  */
 int
 shmkit__keys_write(shmkit_keys_t *ks, const char *client, const char *server,
@@ -244,7 +274,7 @@ shmkit__keys_write(shmkit_keys_t *ks, const char *client, const char *server,
 		   const void *key, size_t key_len)
 {
 	unsigned char tkey[TKEY_SIZE];
-	struct keys_value v, old;
+	struct keys_value v;
 	int rc;
 
 	if (ks == NULL || key_len > SHMKIT_KEYS_KEY_MAX ||
@@ -262,12 +292,8 @@ shmkit__keys_write(shmkit_keys_t *ks, const char *client, const char *server,
 	v.created_ns = v.updated_ns;
 	if (key_len > 0)
 		memcpy(v.key, key, key_len);
-	rc = shmkit_table_get(ks->t, tkey, &old);
-	if (rc == 0)
-		v.created_ns = old.created_ns;
-	explicit_bzero(&old, sizeof(old));
-	if (rc == 0 || rc == -ENOENT)
-		rc = shmkit_table_put(ks->t, tkey, &v);
+	rc = shmkit__table_update(ks->t, tkey, write_fn, &v,
+				  SHMKIT__TABLE_INSERT);
 	explicit_bzero(&v, sizeof(v));
 	return rc;
 }
@@ -318,18 +344,38 @@ shmkit_keys_del(shmkit_keys_t *ks, const char *client, const char *server)
 	return shmkit_table_del(ks->t, tkey);
 }
 
+/* revoke_fn(): the record was revoked already; left as it is. */
+#define ALREADY_REVOKED 2
+
+/* Under the writer mutex (shmkit__table_update()): mark the record
+ * revoked, unless it is corrupt or revoked already. */
+static int
+revoke_fn(void *value, int found, void *arg)
+{
+	struct keys_value *v = value;
+
+	(void)found; /* always 1: no SHMKIT__TABLE_INSERT */
+	(void)arg;
+	if ((v->status != SHMKIT_KEYS_VALID &&
+	     v->status != SHMKIT_KEYS_REVOKED) ||
+	    v->key_len > SHMKIT_KEYS_KEY_MAX)
+		return SHMKIT_ECORRUPT;
+	if (v->status == SHMKIT_KEYS_REVOKED)
+		return ALREADY_REVOKED;
+	v->status = SHMKIT_KEYS_REVOKED;
+	v->updated_ns = now_ns();
+	return 0;
+}
+
 /*
- * Read, mark, put back. As in shmkit__keys_write() a writer may slip in
- * between; then this put carries the key it read, revoked. Every outcome
- * of such a race is a record that is revoked or the later writer's whole
- * record, never a valid key that should have been revoked.
+ * Read, mark and write back as one table update under the writer mutex:
+ * a del of the same pair lands before it (then -ENOENT) or after it,
+ * never in between, where the write would bring the deleted key back.
  */
 int
 shmkit_keys_revoke(shmkit_keys_t *ks, const char *client, const char *server)
 {
 	unsigned char tkey[TKEY_SIZE];
-	shmkit_keys_record_t rec;
-	struct keys_value v;
 	int rc;
 
 	if (ks == NULL)
@@ -337,20 +383,10 @@ shmkit_keys_revoke(shmkit_keys_t *ks, const char *client, const char *server)
 	rc = make_tkey(tkey, client, server);
 	if (rc < 0)
 		return rc;
-	rc = shmkit_table_get(ks->t, tkey, &v);
-	if (rc == 0)
-		rc = decode(&rec, NULL, &v);
-	if (rc == 0 && v.status == SHMKIT_KEYS_REVOKED) {
-		rc = 1;
-	} else if (rc == 0) {
-		v.status = SHMKIT_KEYS_REVOKED;
-		v.updated_ns = now_ns();
-		rc = shmkit_table_put(ks->t, tkey, &v);
-		rc = rc < 0 ? rc : 0;
-	}
-	explicit_bzero(&v, sizeof(v));
-	explicit_bzero(&rec, sizeof(rec));
-	return rc;
+	rc = shmkit__table_update(ks->t, tkey, revoke_fn, NULL, 0);
+	if (rc == ALREADY_REVOKED)
+		return 1;
+	return rc < 0 ? rc : 0;
 }
 
 int

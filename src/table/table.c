@@ -86,6 +86,26 @@ valid_kind(shmkit_obj_kind_t kind, unsigned version)
 	       version >= 1 && version <= 0xffff;
 }
 
+/* The stored flags a table of this kind must have: a key store is always
+ * secure, whatever its params say. */
+static unsigned
+kind_flags(shmkit_obj_kind_t kind)
+{
+	return kind == SHMKIT_OBJ_KEYS ? SHMKIT_TABLE_SECURE : 0;
+}
+
+/* Does the geometry read at open meet what the opener expects? */
+static int
+meets(const shmkit__table_expect_t *e, uint64_t cap, uint32_t ks, uint32_t vs,
+      uint32_t tflags)
+{
+	if (e == NULL)
+		return 1;
+	return ks == e->key_size && vs == e->value_size &&
+	       cap >= e->capacity_min && cap <= e->capacity_max &&
+	       (tflags & e->flags) == e->flags;
+}
+
 /* Write an empty table over the first bytes of mem (size bytes, read as
  * zeroes beyond them since the segment is new). Exclusive access. */
 static int
@@ -154,11 +174,13 @@ protect(shmkit_table_t *t, unsigned flags)
 
 /*
  * Check the object at t->base (t->map_len bytes) and fill t's geometry
- * from it. Errors as shmkit_table_open().
+ * from it. Errors as shmkit_table_open(). Everything is read once into
+ * the handle, the secure flag included: a peer clearing it later cannot
+ * turn zeroising or constant-time compares off in this process.
  */
 static int
 check(shmkit_table_t *t, unsigned flags, shmkit_obj_kind_t kind,
-      unsigned version)
+      unsigned version, const shmkit__table_expect_t *expect)
 {
 	shmkit_obj_hdr_t *h = (shmkit_obj_hdr_t *)(void *)t->base;
 	struct table_params *p;
@@ -198,7 +220,8 @@ check(shmkit_table_t *t, unsigned flags, shmkit_obj_kind_t kind,
 	if (cap > SHMKIT_TABLE_CAPACITY_MAX ||
 	    geometry((size_t)cap, ks, vs, &g) < 0 || g.slots != slots ||
 	    g.stride != stride || (tflags & ~TABLE_STORED_FLAGS) ||
-	    g.size != info.size)
+	    (tflags & kind_flags(kind)) != kind_flags(kind) ||
+	    g.size != info.size || !meets(expect, cap, ks, vs, tflags))
 		return SHMKIT_ECORRUPT;
 	t->params = p;
 	t->counts = (struct table_counts *)(void *)(t->base + TABLE_COUNTS_OFF);
@@ -233,7 +256,8 @@ check(shmkit_table_t *t, unsigned flags, shmkit_obj_kind_t kind,
  */
 static int
 handle(shmkit_table_t **out, shmkit_seg_t *seg, unsigned flags,
-       shmkit_obj_kind_t kind, unsigned version)
+       shmkit_obj_kind_t kind, unsigned version,
+       const shmkit__table_expect_t *expect)
 {
 	shmkit_table_t *t;
 	void *mem = shmkit_seg_addr(seg);
@@ -252,7 +276,7 @@ handle(shmkit_table_t **out, shmkit_seg_t *seg, unsigned flags,
 	}
 	t->base = mem;
 	t->map_len = shmkit_seg_size(seg);
-	rc = check(t, flags, kind, version);
+	rc = check(t, flags, kind, version, expect);
 	if (rc < 0)
 		goto out;
 	*out = t;
@@ -271,7 +295,8 @@ shmkit__table_format_seg(shmkit_seg_t *seg, const shmkit_table_opts_t *opts,
 	int rc, rc2;
 
 	if (seg == NULL || shmkit_table_size(opts) == 0 ||
-	    !valid_kind(kind, version))
+	    !valid_kind(kind, version) ||
+	    (opts->flags & kind_flags(kind)) != kind_flags(kind))
 		return -EINVAL;
 	geometry(opts->capacity, opts->key_size, opts->value_size, &g);
 	if (shmkit_seg_size(seg) < g.size)
@@ -299,7 +324,8 @@ shmkit__table_create_kind(shmkit_table_t **out, const char *address,
 	int rc;
 
 	if (out == NULL || address == NULL || shmkit_table_size(opts) == 0 ||
-	    !valid_kind(kind, version))
+	    !valid_kind(kind, version) ||
+	    (opts->flags & kind_flags(kind)) != kind_flags(kind))
 		return -EINVAL;
 	geometry(opts->capacity, opts->key_size, opts->value_size, &g);
 	so.size = g.size;
@@ -316,7 +342,7 @@ shmkit__table_create_kind(shmkit_table_t **out, const char *address,
 		return rc;
 	}
 	rc = handle(out, seg, opts->flags & SHMKIT_TABLE_NOLOCK_OK, kind,
-		    version);
+		    version, NULL);
 	if (rc < 0) {
 		shmkit_seg_unlink(seg);
 		shmkit_seg_close(seg);
@@ -327,7 +353,7 @@ shmkit__table_create_kind(shmkit_table_t **out, const char *address,
 int
 shmkit__table_open_kind(shmkit_table_t **out, const char *address,
 			unsigned flags, shmkit_obj_kind_t kind,
-			unsigned version)
+			unsigned version, const shmkit__table_expect_t *expect)
 {
 	shmkit_seg_opts_t so = {0};
 	shmkit_seg_t *seg;
@@ -341,7 +367,7 @@ shmkit__table_open_kind(shmkit_table_t **out, const char *address,
 	rc = shmkit_seg_open(&seg, address, &so);
 	if (rc < 0)
 		return rc;
-	rc = handle(out, seg, flags, kind, version);
+	rc = handle(out, seg, flags, kind, version, expect);
 	if (rc < 0)
 		shmkit_seg_close(seg);
 	return rc;
@@ -349,7 +375,8 @@ shmkit__table_open_kind(shmkit_table_t **out, const char *address,
 
 int
 shmkit__table_open_seg(shmkit_table_t **out, shmkit_seg_t *seg, unsigned flags,
-		       shmkit_obj_kind_t kind, unsigned version)
+		       shmkit_obj_kind_t kind, unsigned version,
+		       const shmkit__table_expect_t *expect)
 {
 	shmkit_seg_opts_t so = {0};
 	shmkit_seg_stat_t st;
@@ -375,7 +402,7 @@ shmkit__table_open_seg(shmkit_table_t **out, shmkit_seg_t *seg, unsigned flags,
 	}
 	if (rc < 0)
 		return rc;
-	rc = handle(out, mine, flags, kind, version);
+	rc = handle(out, mine, flags, kind, version, expect);
 	if (rc < 0)
 		shmkit_seg_close(mine);
 	return rc;
@@ -393,7 +420,7 @@ SHMKIT_API int
 shmkit_table_open(shmkit_table_t **out, const char *address, unsigned flags)
 {
 	return shmkit__table_open_kind(out, address, flags, SHMKIT_OBJ_TABLE,
-				       TABLE_VERSION);
+				       TABLE_VERSION, NULL);
 }
 
 SHMKIT_API int

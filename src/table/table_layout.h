@@ -138,7 +138,10 @@ struct shmkit_table {
 	size_t val_words;   /* one value copy padded, in 8-byte words */
 	uint64_t k0, k1;    /* hash seed */
 	uint64_t hash_mask; /* ~0; tests make the hash degenerate */
-	unsigned flags;	    /* SHMKIT_TABLE_SECURE */
+	/* SHMKIT_TABLE_SECURE, also read once: a peer that clears it in the
+	 * params cannot switch zeroising off in a process that has the
+	 * table open. */
+	unsigned flags;
 	int rdonly;
 	int locked;
 };

@@ -21,11 +21,13 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <shmkit/error.h>
 
 #include "table/table_hash.h"
+#include "table/table_impl.h"
 #include "table/table_layout.h"
 
 #define LOAD(x)	    atomic_load_explicit(&(x), memory_order_relaxed)
@@ -326,6 +328,59 @@ shmkit_table_put(shmkit_table_t *t, const void *key, const void *value)
 			rc = insert(t, (size_t)hole, dist, key, value);
 	}
 	shmkit__table_unlock(t);
+	return rc;
+}
+
+int
+shmkit__table_update(shmkit_table_t *t, const void *key,
+		     int (*fn)(void *value, int found, void *arg), void *arg,
+		     unsigned flags)
+{
+	uint64_t k[SHMKIT_TABLE_KEY_MAX / 8];
+	long found, hole;
+	uint64_t h, dist = 0;
+	unsigned char *buf;
+	unsigned sel;
+	int rc;
+
+	if (t == NULL || key == NULL || fn == NULL ||
+	    (flags & ~SHMKIT__TABLE_INSERT))
+		return -EINVAL;
+	if (t->rdonly)
+		return -EROFS;
+	/* The caller's copy, so that fn checks and changes bytes no peer
+	 * can rewrite under it; at least 1 byte for value_size 0. */
+	buf = malloc(t->value_size + 1);
+	if (buf == NULL)
+		return -ENOMEM;
+	h = table_key_words(t, key, k);
+	rc = shmkit__table_lock(t);
+	if (rc < 0)
+		goto out;
+	rc = find(t, h, k, &found, &hole, &dist);
+	if (rc == 0 && found < 0 && !(flags & SHMKIT__TABLE_INSERT))
+		rc = -ENOENT;
+	if (rc == 0 && found >= 0) {
+		/* Relaxed, and the acquire loads of table_load() more than
+		 * needed: only writers change a slot, and we are the writer
+		 * (the mutex orders us after the last one). */
+		sel = SLOT_SEL(LOAD(*table_ctl(t, (size_t)found)));
+		table_load(buf, table_val(t, (size_t)found, sel),
+			   t->value_size);
+		rc = fn(buf, 1, arg);
+		if (rc == 0)
+			rc = replace(t, (size_t)found, buf);
+	} else if (rc == 0) {
+		memset(buf, 0, t->value_size);
+		rc = fn(buf, 0, arg);
+		if (rc == 0)
+			rc = insert(t, (size_t)hole, dist, key, buf);
+	}
+	shmkit__table_unlock(t);
+out:
+	if (t->flags & SHMKIT_TABLE_SECURE)
+		explicit_bzero(buf, t->value_size);
+	free(buf);
 	return rc;
 }
 

@@ -33,7 +33,7 @@ expect_fail 1 "no such segment" k get a b
 expect_fail 1 "Invalid argument" "$SHMKIT" keys -a bogus:1 ls
 
 k init --capacity 2 >/dev/null
-expect_fail 2 "--capacity must be at least 1" "$SHMKIT" keys -a "posix:/sk-cli-$$-k2" init --capacity 0
+expect_fail 2 "--capacity: '0' is not a number from 1 to" "$SHMKIT" keys -a "posix:/sk-cli-$$-k2" init --capacity 0
 expect_fail 2 "--capacity" "$SHMKIT" keys -a "posix:/sk-cli-$$-k2" init --capacity x
 expect_fail 2 "invalid mode" "$SHMKIT" keys -a "posix:/sk-cli-$$-k2" init --mode 800
 [ ! -e "/dev/shm/sk-cli-$$-k2" ] || fail "a refused init created the store"

@@ -7,20 +7,22 @@
  * standard input or a file, never from the command line; get prints them
  * only when asked with --reveal; ls never does; no message ever quotes
  * them. Buffers that held key bytes are locked in memory where allowed
- * and wiped before they are released, and revealed bytes bypass stdio's
- * buffer.
+ * and wiped before they are released, revealed bytes bypass stdio's
+ * buffer (keys_secret.c), and the process is not dumpable, so neither a
+ * core dump nor a debugger of the same user gets at them.
  */
 #include "cli.h"
 #include "fmt.h"
+#include "keys_secret.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <libsmartcols.h>
@@ -30,9 +32,6 @@
 
 #define DEFAULT_ADDRESS "posix:/shmkit-keys"
 #define DEFAULT_CAPACITY 1024
-
-/* Hex text of a key with whitespace: generous room for 128 bytes. */
-#define HEX_INPUT_MAX 1024
 
 /* Options every keys subcommand takes. */
 struct keys_ctx {
@@ -190,9 +189,22 @@ pair_operands(const struct keys_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-/* Reports a failed library call on the store; the hint for mlock. */
+/* Reports a failed library call on the store. */
 static int
 store_error(const struct keys_ctx *ctx, int rc)
+{
+	cli_error(ctx->cmd, ctx->address, rc);
+	/* -EAGAIN of get or ls: a peer kept rewriting a record. */
+	if (rc == -EAGAIN)
+		cli_errorf(ctx->cmd, "a record kept changing while it was "
+				     "read; try again");
+	return CLI_EXIT_FAIL;
+}
+
+/* Reports a failed create or open: only they lock pages in memory, so
+ * only their -ENOMEM, -EPERM and -EAGAIN get the hint for mlock. */
+static int
+open_error(const struct keys_ctx *ctx, int rc)
 {
 	cli_error(ctx->cmd, ctx->address, rc);
 	if ((rc == -ENOMEM || rc == -EPERM || rc == -EAGAIN) &&
@@ -212,7 +224,7 @@ open_store(const struct keys_ctx *ctx, unsigned flags, shmkit_keys_t **ks)
 		if (rc == SHMKIT_ENOTOBJ)
 			cli_errorf(ctx->cmd, "%s: not a key store", ctx->address);
 		else
-			store_error(ctx, rc);
+			open_error(ctx, rc);
 		return -1;
 	}
 	return 0;
@@ -251,6 +263,23 @@ init_usage(void)
 	       DEFAULT_CAPACITY);
 }
 
+/* A decimal capacity, 1..SHMKIT_KEYS_CAPACITY_MAX; -1 otherwise. */
+static long
+parse_capacity(const char *text)
+{
+	unsigned long v;
+	char *end;
+
+	if (text[0] < '0' || text[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 ||
+	    v > SHMKIT_KEYS_CAPACITY_MAX)
+		return -1;
+	return (long)v;
+}
+
 static int
 keys_init(struct keys_ctx *ctx, int argc, char **argv)
 {
@@ -276,14 +305,14 @@ keys_init(struct keys_ctx *ctx, int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'c':
-			capacity = cli_parse_uint(ctx->cmd, "--capacity", optarg,
-						  (long)SHMKIT_KEYS_CAPACITY_MAX);
+			capacity = parse_capacity(optarg);
 			if (capacity < 0)
-				return CLI_EXIT_USAGE;
-			if (capacity == 0)
-				return cli_usage_error(ctx->cmd,
-						       "--capacity must be at "
-						       "least 1");
+				return cli_usage_error(
+					ctx->cmd,
+					"--capacity: '%s' is not a number "
+					"from 1 to %lu",
+					optarg,
+					(unsigned long)SHMKIT_KEYS_CAPACITY_MAX);
 			break;
 		case 'm':
 			errno = 0;
@@ -305,99 +334,13 @@ keys_init(struct keys_ctx *ctx, int argc, char **argv)
 	rc = shmkit_keys_create(&ks, ctx->address, (size_t)capacity,
 				(mode_t)mode, ctx->flags);
 	if (rc < 0)
-		return store_error(ctx, rc);
+		return open_error(ctx, rc);
 	printf("%s\n", ctx->address);
 	shmkit_keys_close(ks);
 	return CLI_EXIT_OK;
 }
 
 /* ---- put ----------------------------------------------------------- */
-
-/* Key bytes on this side: locked in memory where allowed, wiped after. */
-struct secret {
-	unsigned char key[SHMKIT_KEYS_KEY_MAX + 1];
-	char text[HEX_INPUT_MAX + 1];
-	size_t len;
-	int locked;
-};
-
-static void
-secret_lock(struct secret *s)
-{
-	s->locked = mlock(s, sizeof(*s)) == 0;
-}
-
-static void
-secret_wipe(struct secret *s)
-{
-	int locked = s->locked;
-
-	explicit_bzero(s, sizeof(*s));
-	if (locked)
-		munlock(s, sizeof(*s));
-}
-
-/* Reads up to cap bytes, and one more to tell that there were more. */
-static int
-read_input(int fd, char *buf, size_t cap, size_t *len)
-{
-	size_t have = 0;
-
-	while (have <= cap) {
-		ssize_t r = read(fd, buf + have, cap + 1 - have);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		have += (size_t)r;
-	}
-	*len = have;
-	return 0;
-}
-
-static int
-hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Hex digits in s->text (whitespace anywhere) into s->key. -EINVAL for
- * another character or an odd count, -E2BIG past the key size. */
-static int
-decode_hex(struct secret *s, size_t textlen)
-{
-	int hi = -1;
-	size_t i;
-
-	s->len = 0;
-	for (i = 0; i < textlen; i++) {
-		int c = (unsigned char)s->text[i], d;
-
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-			continue;
-		d = hex_digit(c);
-		if (d < 0)
-			return -EINVAL;
-		if (hi < 0) {
-			hi = d;
-			continue;
-		}
-		if (s->len == SHMKIT_KEYS_KEY_MAX)
-			return -E2BIG;
-		s->key[s->len++] = (unsigned char)(hi << 4 | d);
-		hi = -1;
-	}
-	return hi < 0 ? 0 : -EINVAL;
-}
 
 static void
 put_usage(void)
@@ -409,7 +352,9 @@ put_usage(void)
 	       "kept). The key, 1 to %d bytes, is read from standard input or\n"
 	       "FILE, never from the command line, where other users and the\n"
 	       "shell history would see it. A terminal is refused: it would\n"
-	       "echo the key.\n\n"
+	       "echo the key. Raw input is stored byte for byte, a trailing\n"
+	       "newline included: 'echo secret |' stores 7 bytes; use\n"
+	       "'printf %%s secret |', a file without the newline, or --hex.\n\n"
 	       "Options:\n"
 	       "  -k, --key-id N   the key's id, 0 to 4294967295\n"
 	       "  -f, --file FILE  read the key from FILE\n"
@@ -439,68 +384,6 @@ parse_key_id(const char *text)
 	if (errno != 0 || *end != '\0' || v > UINT32_MAX)
 		return -1;
 	return (long long)v;
-}
-
-/* Reads the key into *s; a CLI exit status on failure (reported). */
-static int
-read_key(const struct keys_ctx *ctx, const char *file, int hex,
-	 struct secret *s)
-{
-	size_t cap = hex ? HEX_INPUT_MAX : SHMKIT_KEYS_KEY_MAX;
-	char *buf = hex ? s->text : (char *)s->key;
-	const char *from = file != NULL ? file : "standard input";
-	size_t len = 0;
-	int fd = STDIN_FILENO, rc;
-
-	if (file != NULL) {
-		fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0) {
-			cli_errorf(ctx->cmd, "%s: %s", file,
-				   shmkit_strerror(-errno));
-			return CLI_EXIT_FAIL;
-		}
-	}
-	if (isatty(fd)) {
-		if (fd != STDIN_FILENO)
-			close(fd);
-		cli_usage_error(ctx->cmd, "%s is a terminal, which would echo "
-					  "the key: pipe it in or use --file",
-				from);
-		return CLI_EXIT_USAGE;
-	}
-	rc = read_input(fd, buf, cap, &len);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	if (rc < 0) {
-		cli_errorf(ctx->cmd, "%s: %s", from, shmkit_strerror(rc));
-		return CLI_EXIT_FAIL;
-	}
-	if (len > cap) {
-		cli_usage_error(ctx->cmd, "the key on %s is longer than %d "
-					  "bytes",
-				from, SHMKIT_KEYS_KEY_MAX);
-		return CLI_EXIT_USAGE;
-	}
-	if (hex) {
-		rc = decode_hex(s, len);
-		if (rc < 0) {
-			if (rc == -E2BIG)
-				cli_usage_error(ctx->cmd, "the key on %s is "
-							  "longer than %d bytes",
-						from, SHMKIT_KEYS_KEY_MAX);
-			else
-				cli_usage_error(ctx->cmd, "%s is not hex digits",
-						from);
-			return CLI_EXIT_USAGE;
-		}
-	} else {
-		s->len = len;
-	}
-	if (s->len == 0) {
-		cli_usage_error(ctx->cmd, "no key bytes on %s", from);
-		return CLI_EXIT_USAGE;
-	}
-	return 0;
 }
 
 static int
@@ -556,7 +439,7 @@ keys_put(struct keys_ctx *ctx, int argc, char **argv)
 		return cli_usage_error(ctx->cmd, "missing --key-id");
 	memset(&s, 0, sizeof(s));
 	secret_lock(&s);
-	rc = read_key(ctx, file, hex, &s);
+	rc = read_key(ctx->cmd, file, hex, &s);
 	if (rc == 0 && open_store(ctx, 0, &ks) < 0)
 		rc = CLI_EXIT_FAIL;
 	if (rc == 0) {
@@ -591,45 +474,6 @@ get_usage(void)
 	       "Examples:\n"
 	       "  shmkit keys get alice srv1\n"
 	       "  shmkit keys get alice srv1 --reveal --raw > alice.key\n");
-}
-
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Writes the key (raw, or "key:      <hex>\n") straight to fd 1, past
- * stdio, so no copy stays in a buffer we cannot wipe. */
-static int
-reveal(const shmkit_keys_record_t *rec, int raw, struct secret *s)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i, n = 0;
-
-	if (fflush(stdout) != 0)
-		return -errno;
-	if (raw)
-		return write_all(STDOUT_FILENO, rec->key, rec->key_len);
-	n = (size_t)snprintf(s->text, sizeof(s->text), "key:      ");
-	for (i = 0; i < rec->key_len; i++) {
-		s->text[n++] = digits[rec->key[i] >> 4];
-		s->text[n++] = digits[rec->key[i] & 15];
-	}
-	s->text[n++] = '\n';
-	return write_all(STDOUT_FILENO, s->text, n);
 }
 
 static int
@@ -854,6 +698,7 @@ keys_ls(struct keys_ctx *ctx, int argc, char **argv)
 	struct libscols_table *tb;
 	shmkit_keys_record_t rec;
 	int c, j, rc = 0, status, json = 0, raw = 0, noheadings = 0, bad = 0;
+	int locked;
 	size_t cursor = 0, before;
 	shmkit_keys_t *ks;
 
@@ -905,6 +750,10 @@ keys_ls(struct keys_ctx *ctx, int argc, char **argv)
 		else if (ls_cols[j].number)
 			scols_column_set_json_type(cl, SCOLS_JSON_NUMBER);
 	}
+	/* The library copies whole records, key bytes too: keep them in
+	 * locked memory, and wipe each as soon as its line is made. */
+	memset(&rec, 0, sizeof(rec));
+	locked = mlock(&rec, sizeof(rec)) == 0;
 	while (rc == 0) {
 		before = cursor;
 		rc = shmkit_keys_next(ks, &cursor, &rec);
@@ -918,8 +767,10 @@ keys_ls(struct keys_ctx *ctx, int argc, char **argv)
 		}
 		if (rc == 0)
 			rc = ls_line(tb, &rec);
+		shmkit_keys_record_zero(&rec);
 	}
-	shmkit_keys_record_zero(&rec);
+	if (locked)
+		munlock(&rec, sizeof(rec));
 	shmkit_keys_close(ks);
 	if (rc == -ENOENT)
 		rc = scols_print_table(tb);
@@ -952,6 +803,12 @@ cmd_keys(int argc, char **argv)
 	char cmd[32];
 	const char *name;
 	int c, i;
+
+	/* Before any key byte is read or mapped: no core dump of this
+	 * process, and no ptrace or /proc/PID/mem by the same user. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		cli_errorf("keys", "cannot make the process non-dumpable: %s",
+			   shmkit_strerror(-errno));
 
 	/* Check the options before COMMAND (its own are checked later). */
 	for (i = 1; i < argc && argv[i][0] == '-'; i++)

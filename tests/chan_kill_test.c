@@ -11,6 +11,8 @@
  *
  * The awkward moment is made exact by having the child raise(SIGSTOP)
  * there: the parent sees it stopped (waitpid WUNTRACED) and kills it.
+ * A peer killed in the instant between taking a peer entry and filling
+ * it in, whose pid is then reused, is written into the table by hand.
  */
 #include <signal.h>
 #include <stdatomic.h>
@@ -19,7 +21,9 @@
 
 #include <shmkit/chan.h>
 
+#include "chan/chan_impl.h"
 #include "chan_check.h"
+#include "obj/obj_impl.h"
 #include "shmkit_test.h"
 
 #define MAXLEN 200
@@ -781,6 +785,60 @@ test_open_after_kill_needs_no_cleanup(void)
 	target_destroy(&tgt);
 }
 
+/*
+ * A claimer or reaper that died with the entry in CLAIMING or REAPING,
+ * its pid since reused by an unrelated live process (here the runner,
+ * our parent, tagged with a start time not its own): the entry is a dead
+ * one's, and the SPSC consumer place is free to a fresh open, not -EBUSY
+ * until the runner exits. With the runner's real start time, or with no
+ * start time recorded, the holder counts as alive and keeps the place.
+ */
+static void
+test_dead_claimer_pid_reused(void)
+{
+	static const unsigned states[] = {PEER_CLAIMING, PEER_REAPING};
+	int ppid = (int)getppid();
+	uint64_t real = shmkit__proc_start_time(ppid);
+	struct shmkit__chan_shm *csh;
+	struct shmkit__chan_peer *cons;
+	shmkit_chan_t *ch = NULL;
+	shmkit_seg_t *seg;
+	unsigned i;
+
+	SHMKIT_ASSERT(real != 0);
+	make_chan(SHMKIT_CHAN_SPSC, 8);
+	SHMKIT_ASSERT_OK(shmkit_seg_open(&seg, tgt.addr, NULL));
+	csh = seg_map(seg, 0);
+	cons = (struct shmkit__chan_peer *)(void *)((unsigned char *)csh +
+						    csh->ctl.peers_off) +
+	       1;
+	for (i = 0; i < 2; i++) {
+		/* Held by the live runner: its real start time. */
+		cons->word = PEER_WORD_TAGGED(ppid, states[i], real);
+		SHMKIT_ASSERT_ERR(target_open(&tgt, &ch, SHMKIT_CHAN_CONSUMER),
+				  -EBUSY);
+		/* No start time recorded: the pid alone decides. */
+		cons->word = PEER_WORD(ppid, states[i]);
+		SHMKIT_ASSERT_ERR(target_open(&tgt, &ch, SHMKIT_CHAN_CONSUMER),
+				  -EBUSY);
+		/* A dead holder whose pid the runner reuses. */
+		cons->word = PEER_WORD_TAGGED(ppid, states[i], real + 1);
+		ch = target_open_ok(&tgt, SHMKIT_CHAN_CONSUMER);
+		SHMKIT_ASSERT_EQ(cons->pid, (int32_t)getpid());
+		SHMKIT_ASSERT_EQ(shmkit_chan_close(ch), 0);
+		SHMKIT_ASSERT_EQ(cons->word, PEER_WORD(0, PEER_FREE));
+		/* A scribbled tag is one more start time to compare
+		 * (all ones: not the runner's, bar one chance in 2^23). */
+		cons->word = PEER_WORD(ppid, states[i]) | ~0ull << 40;
+		if (PEER_TAG(real) == 0xffffffu)
+			continue;
+		ch = target_open_ok(&tgt, SHMKIT_CHAN_CONSUMER);
+		SHMKIT_ASSERT_EQ(shmkit_chan_close(ch), 0);
+	}
+	SHMKIT_ASSERT_OK(shmkit_seg_close(seg));
+	target_destroy(&tgt);
+}
+
 SHMKIT_TESTS = {
 	{"producer_killed_in_reserve_spsc",
 	 test_producer_killed_in_reserve_spsc},
@@ -795,5 +853,6 @@ SHMKIT_TESTS = {
 	{"inspect_shows_dead_peer", test_inspect_shows_dead_peer},
 	{"open_after_kill_needs_no_cleanup",
 	 test_open_after_kill_needs_no_cleanup},
+	{"dead_claimer_pid_reused", test_dead_claimer_pid_reused},
 	{NULL, NULL},
 };

@@ -67,7 +67,12 @@
  * number read from shared memory is checked before use. A channel found
  * corrupt gives SHMKIT_ECORRUPT and is marked SHMKIT_OBJ_STATE_BROKEN in
  * its header, so every peer then gets SHMKIT_ECORRUPT at once: never a
- * crash, never an endless spin.
+ * crash, never an endless spin. That covers the values a peer writes into
+ * the segment, not its size: a peer that truncates a POSIX or file
+ * segment (or a memfd) makes the others die of SIGBUS when they touch the
+ * lost pages (see shmkit_seg_resize() in <shmkit/seg.h>), so give a
+ * channel only to processes trusted not to shrink it; System V segments
+ * cannot shrink, nor can a memfd sealed with SHMKIT_SEAL_SHRINK.
  *
  * Threads. A handle is one peer, for one thread at a time (the caller
  * serialises calls on a handle); open one handle per thread that sends or

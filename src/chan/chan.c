@@ -566,6 +566,8 @@ shmkit_chan_inspect(const char *address, shmkit_chan_info_t *info,
 							__ATOMIC_RELAXED));
 			else if (PEER_STATE(w) == PEER_ACTIVE)
 				pi.alive = 0;
+			else
+				pi.alive = shmkit__chan_holder_alive(w);
 			peers[n] = pi;
 		}
 		n++;

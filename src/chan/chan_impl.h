@@ -107,7 +107,10 @@ struct shmkit__chan_shm {
 };
 
 /* Peer states, in the low byte of shmkit__chan_peer.word; the pid of the
- * process that set the state is in the bits above. */
+ * process that set the state is in the 32 bits above, and for CLAIMING
+ * and REAPING a tag of its start time in the top 24 (PEER_TAG), so that
+ * a claimer or reaper that died is told from a process that reuses its
+ * pid before the entry's pid and start fields are written. */
 #define PEER_FREE	   0u
 #define PEER_CLAIMING	   1u /* being registered by word's pid */
 #define PEER_ACTIVE	   2u /* registered; pid and start identify it */
@@ -115,6 +118,15 @@ struct shmkit__chan_shm {
 #define PEER_WORD(pid, st) (((uint64_t)(uint32_t)(pid) << 8) | (st))
 #define PEER_STATE(w)	   ((unsigned)((w)&0xffu))
 #define PEER_PID(w)	   ((int)(uint32_t)((w) >> 8))
+/* The tag: a "known" bit and the low 23 bits of the start time (clock
+ * ticks: a pid reused after a multiple of about 23 hours at 100 Hz is the
+ * only collision); 0 when the start time could not be read. */
+#define PEER_TAG_KNOWN	   0x800000u
+#define PEER_TAG(start)                                                     \
+	((start) ? (PEER_TAG_KNOWN | (uint32_t)((start)&0x7fffffu)) : 0u)
+#define PEER_WORD_TAGGED(pid, st, start)                                    \
+	(PEER_WORD(pid, st) | ((uint64_t)PEER_TAG(start) << 40))
+#define PEER_WORD_TAG(w)   ((uint32_t)((w) >> 40))
 
 struct shmkit__chan_peer {
 	uint64_t word;	   /* PEER_WORD(pid, state) */
@@ -294,6 +306,11 @@ void shmkit__chan_unregister(struct shmkit_chan *ch);
 int shmkit__chan_reap(struct shmkit_chan *ch, unsigned idx);
 /* Reap every dead peer: how many. */
 int shmkit__chan_reap_all(struct shmkit_chan *ch);
+
+/* Is the claimer or reaper whose pid (and start-time tag) the peer word w
+ * holds alive? 1 or 0; for the short CLAIMING and REAPING states, which
+ * record no start time of their own (chan_peer.c). */
+int shmkit__chan_holder_alive(uint64_t w);
 
 /* chan_wait.c */
 typedef int (*shmkit__chan_try_fn)(struct shmkit_chan *ch);

@@ -15,8 +15,10 @@ expect_fail() { # STATUS PATTERN CMD...
 }
 
 ch=/sk-cli-$$-chan raw=/sk-cli-$$-raw bad=/sk-cli-$$-bad new=/sk-cli-$$-new
-spsc=/sk-cli-$$-spsc missing=/sk-cli-$$-missing
-for n in "$ch" "$raw" "$bad" "$new" "$spsc" "$missing"; do own_posix "$n"; done
+spsc=/sk-cli-$$-spsc missing=/sk-cli-$$-missing ks=/sk-cli-$$-keys
+kks=$(key_for 1)
+for n in "$ch" "$raw" "$bad" "$new" "$spsc" "$missing" "$ks"; do own_posix "$n"; done
+own_key "$kks"
 
 # Command lines.
 expect_fail 2 "missing COMMAND" "$SHMKIT" chan
@@ -37,6 +39,9 @@ expect_fail 2 "--msg-max: '99999999999999999999'" "$SHMKIT" chan create "$new" \
 expect_fail 2 "--slots: 'x'" "$SHMKIT" chan create "$new" --slots x
 expect_fail 2 "--slots: '0'" "$SHMKIT" chan create "$new" --slots 0
 expect_fail 2 "--peers: '5000'" "$SHMKIT" chan create "$new" --peers 5000
+# Every pattern needs a sender's and a receiver's place.
+expect_fail 2 "--peers: '1' is not a number from 2 to 4096" "$SHMKIT" chan create \
+	"$new" --peers 1
 expect_fail 2 "invalid mode" "$SHMKIT" chan create "$new" --mode 0
 expect_fail 2 "needs --pattern broadcast" "$SHMKIT" chan create "$new" \
 	--pattern mpmc --policy overwrite
@@ -58,6 +63,16 @@ for sub in send recv stat; do
 		"$SHMKIT" chan $sub "$missing"
 done
 [ ! -e "/dev/shm$missing" ] || fail "send or recv created $missing"
+
+# Another kind of shmkit object is named as such, read through an fd
+# (POSIX) or a read-only attach (System V).
+for a in "posix:$ks" "sysv:$kks"; do
+	"$SHMKIT" keys -a "$a" --no-mlock init --capacity 4 >/dev/null
+	for sub in send recv stat; do
+		expect_fail 1 "shmkit chan $sub: $a: a keys object, not a channel" \
+			"$SHMKIT" chan $sub "$a" </dev/null
+	done
+done
 
 # A segment that is no channel, and one whose header is garbage.
 "$SHMKIT" mk "$raw" --size 4096 >/dev/null

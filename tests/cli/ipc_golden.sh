@@ -16,11 +16,13 @@ filter() { grep "sk-cli-$$-" | sed "s/sk-cli-$$-/sk-cli-PID-/g"; }
 	sed "s/sk-cli-$$-/sk-cli-PID-/g" >"$tmp/raw"
 "$SHMKIT" ls -t posix --raw -b -n -o "$cols" | filter >>"$tmp/raw"
 diff -u "$golden/ls_raw.txt" "$tmp/raw" || fail "--raw output changed"
-# JSON: keep this run's objects, whole, in a stable layout.
+# JSON: keep this run's objects (not those of tests running at the same
+# time), whole, in a stable layout.
 "$SHMKIT" ls -t posix --json -o "$cols" | python3 -c '
 import json, sys
-rows = [r for r in json.load(sys.stdin)["shmkit"] if "sk-cli-" in r["address"]]
+mine = sys.argv[1]
+rows = [r for r in json.load(sys.stdin)["shmkit"] if mine in r["address"]]
 print(json.dumps({"shmkit": rows}, indent=1, sort_keys=True))
-' | sed "s/sk-cli-$$-/sk-cli-PID-/g" >"$tmp/json"
+' "sk-cli-$$-" | sed "s/sk-cli-$$-/sk-cli-PID-/g" >"$tmp/json"
 diff -u "$golden/ls_json.txt" "$tmp/json" || fail "--json output changed"
 echo "golden ok"

@@ -3,7 +3,9 @@
  * channel. Both may wait a long time, so both end cleanly on SIGINT,
  * SIGTERM and SIGHUP: the wait is interrupted (SHMKIT_WAIT_INTR), the
  * handle closed, which unregisters the peer and gives back a message
- * being written out, and then the command dies of the same signal. The
+ * being written out, and then the command dies of the same signal.
+ * SIGPIPE too ("shmkit chan recv /c | head -1"): the write fails with
+ * EPIPE instead of killing the command before it unregisters. The
  * handler is one-shot (SA_RESETHAND): should the signal land just before
  * a wait begins, where the wait cannot see it, a second one kills the
  * command at once and the channel reaps it as a dead peer.
@@ -38,7 +40,7 @@ on_stop(int sig)
 static void
 catch_stop_signals(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 	struct sigaction sa;
 	size_t i;
 
@@ -361,6 +363,10 @@ write_msg(struct receiver *r, const void *msg, size_t len)
 {
 	if ((len > 0 && fwrite(msg, 1, len, stdout) != len) ||
 	    (r->end >= 0 && putchar(r->end) == EOF) || fflush(stdout) != 0) {
+		/* A closed pipe: give the message back, then die of SIGPIPE
+		 * as a filter does, without a word. */
+		if (stop_signal)
+			stop_now(r->ch);
 		cli_errorf("chan recv", "cannot write to standard output: %s",
 			   shmkit_strerror(errno ? -errno : -EIO));
 		return -1;

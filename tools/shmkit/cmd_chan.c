@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <shmkit/shmkit.h>
 
@@ -60,8 +61,8 @@ create_usage(void)
 	       "                     suffixes as in 'shmkit mk'; at most 1G)\n"
 	       "  -S, --slots N      messages held (default 64; rounded up to\n"
 	       "                     a power of two)\n"
-	       "  -n, --peers N      processes attached at once (default 64,\n"
-	       "                     spsc: 2)\n"
+	       "  -n, --peers N      processes attached at once, 2 to 4096\n"
+	       "                     (default 64, spsc: 2)\n"
 	       "  -m, --mode MODE    octal permissions (default 0600)\n"
 	       "  -h, --help         this help\n\n"
 	       "Examples:\n"
@@ -89,9 +90,53 @@ stat_usage(void)
 	       "  shmkit chan stat /jobs --json\n");
 }
 
+/*
+ * The kind of shmkit object at address, when it is one but not a channel:
+ * its header is read with pread (a mapping of a file a peer truncates
+ * would SIGBUS), or through a read-only attach for System V, which has no
+ * fd, and judged by shmkit_obj_probe(). NULL when it is no shmkit object
+ * or cannot be read.
+ */
+static const char *
+other_kind(const char *address)
+{
+	const shmkit_seg_opts_t ro = { .flags = SHMKIT_SEG_RDONLY };
+	unsigned char hdr[SHMKIT_OBJ_HDR_SIZE];
+	const char *kind = NULL;
+	shmkit_obj_info_t info;
+	shmkit_seg_t *seg;
+	void *map;
+	size_t size;
+	int fd, rc;
+
+	if (shmkit_seg_open(&seg, address, &ro) < 0)
+		return NULL;
+	size = shmkit_seg_size(seg);
+	fd = shmkit_seg_fd(seg);
+	rc = -1;
+	if (size >= sizeof(hdr) && fd >= 0) {
+		if (pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr))
+			rc = 0;
+	} else if (size >= sizeof(hdr)) {
+		rc = shmkit_seg_attach(seg, &map, SHMKIT_ATTACH_RDONLY, NULL);
+		if (rc == 0)
+			memcpy(hdr, map, sizeof(hdr));
+	}
+	shmkit_seg_close(seg);
+	if (rc == 0) {
+		rc = shmkit_obj_probe(hdr, size, &info);
+		if (rc != SHMKIT_ENOTOBJ && rc != -EINVAL &&
+		    info.kind != SHMKIT_OBJ_CHAN)
+			kind = shmkit_obj_kind_name(info.kind);
+	}
+	return kind;
+}
+
 void
 chan_report(const char *cmd, const char *address, int err)
 {
+	const char *kind;
+
 	switch (err) {
 	case -EBUSY:
 		cli_errorf(cmd, "%s: busy: being created, or its single "
@@ -105,8 +150,14 @@ chan_report(const char *cmd, const char *address, int err)
 			   address);
 		break;
 	case SHMKIT_ENOTOBJ:
-		cli_errorf(cmd, "%s: not a channel (no shmkit object header)",
-			   address);
+		kind = other_kind(address);
+		if (kind != NULL)
+			cli_errorf(cmd, "%s: a %s object, not a channel",
+				   address, kind);
+		else
+			cli_errorf(cmd, "%s: not a channel (no shmkit object "
+					"header)",
+				   address);
 		break;
 	case -ENOSYS:
 		cli_errorf(cmd, "%s: channels are not supported by this build "
@@ -185,17 +236,18 @@ parse_policy(const char *text, unsigned *out)
 	return 0;
 }
 
-/* A size option from 1 to max, with the suffixes of shmkit mk. */
+/* A size option from min to max, with the suffixes of shmkit mk. */
 static int
-parse_count(const char *option, const char *text, unsigned long long max,
-	    unsigned long long *out)
+parse_count(const char *option, const char *text, unsigned long long min,
+	    unsigned long long max, unsigned long long *out)
 {
 	unsigned long long v;
 
-	if (fmt_parse_size(text, &v) < 0 || v == 0 || v > max)
+	if (fmt_parse_size(text, &v) < 0 || v < min || v > max)
 		return cli_usage_error("chan create",
-				       "%s: '%s' is not a number from 1 to %llu",
-				       option, text, max);
+				       "%s: '%s' is not a number from %llu to "
+				       "%llu",
+				       option, text, min, max);
 	*out = v;
 	return 0;
 }
@@ -235,19 +287,21 @@ chan_create(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			break;
 		case 's':
-			if (parse_count("--msg-max", optarg,
+			if (parse_count("--msg-max", optarg, 1,
 					SHMKIT_CHAN_MSG_MAX, &v) != 0)
 				return CLI_EXIT_USAGE;
 			opts.msg_max = (size_t)v;
 			break;
 		case 'S':
-			if (parse_count("--slots", optarg,
+			if (parse_count("--slots", optarg, 1,
 					SHMKIT_CHAN_SLOTS_MAX, &v) != 0)
 				return CLI_EXIT_USAGE;
 			opts.slots = (size_t)v;
 			break;
 		case 'n':
-			if (parse_count("--peers", optarg,
+			/* Every pattern needs two places: a sender's and a
+			 * receiver's (shmkit_chan_size() refuses fewer). */
+			if (parse_count("--peers", optarg, 2,
 					SHMKIT_CHAN_PEERS_MAX, &v) != 0)
 				return CLI_EXIT_USAGE;
 			opts.peers = (unsigned)v;

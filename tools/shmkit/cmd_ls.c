@@ -78,8 +78,8 @@ static const struct column {
 	[COL_VERSION] = { "VERSION", COL_NUM,
 			  "shmkit object layout version" },
 	[COL_HEALTH] = { "HEALTH", 0,
-			 "shmkit objects: ok, corrupt, incompatible, broken, "
-			 "orphaned" },
+			 "shmkit objects: ok, idle, orphaned, corrupt, "
+			 "broken, incompatible" },
 	[COL_PIDS] = { "PIDS", COL_TRUNC, "processes that map it" },
 	[COL_PATTERN] = { "PATTERN", 0, "channels: spsc, mpmc or broadcast" },
 	[COL_PEERS] = { "PEERS", 0,

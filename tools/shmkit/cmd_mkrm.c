@@ -167,10 +167,14 @@ rm_usage(void)
 	       "processes that map them keep the memory until they unmap.\n\n"
 	       "With --stale, remove every shmkit object (channel, table, key\n"
 	       "store; never a segment without a shmkit header) that no living\n"
-	       "process uses: nobody attaches or maps it, its creator is dead,\n"
-	       "and no peer registered in a channel is alive. With ADDRESSes,\n"
-	       "only those are considered. One line is printed per object\n"
-	       "removed.\n\n"
+	       "process uses and that holds no data: nobody attaches or maps\n"
+	       "it, its creator is dead, no peer registered in a channel is\n"
+	       "alive, and it is empty (a channel without pending messages, a\n"
+	       "table or key store without records), or was left half made by\n"
+	       "its creator, or is corrupt. Objects that hold data are kept\n"
+	       "(shmkit ls shows them as idle): remove those by name. With\n"
+	       "ADDRESSes, only those are considered. One line is printed per\n"
+	       "object removed.\n\n"
 	       "Options:\n"
 	       "      --stale     remove shmkit objects nobody uses\n"
 	       "  -n, --dry-run   with --stale: only say what would go\n"
@@ -181,50 +185,6 @@ rm_usage(void)
 }
 
 /*
- * Why a shmkit object must stay, or NULL when it is stale. Every test
- * errs on keeping: a state that cannot be read counts as alive.
- */
-static const char *
-keep_reason(const struct obj *o, char *buf, size_t len)
-{
-	long users = o->type == OBJ_SYSV ? o->nattch : o->npids;
-
-	if (o->kind[0] == '\0')
-		return "not a shmkit object";
-	if (users > 0) {
-		snprintf(buf, len, "%s by %ld process%s",
-			 o->type == OBJ_SYSV ? "attached" : "mapped", users,
-			 users == 1 ? "" : "es");
-		return buf;
-	}
-	/* POSIX objects have no attach count: a process whose maps we may
-	 * not read could map one that others may open. */
-	if (o->type != OBJ_SYSV && o->hidden_maps && (o->perms & 077))
-		return "open to other users, whose processes cannot all be "
-		       "seen";
-	if (o->creator_alive > 0)
-		return "its creator is alive";
-	if (o->creator_alive < 0)
-		return "its creator's state is unknown";
-	if (strcmp(o->kind, "chan") != 0)
-		return NULL;
-	if (!o->chan_ok) {
-		/* No peer can use a channel found corrupt or of another
-		 * layout either; any other failure leaves us in the dark. */
-		if (o->chan_err == SHMKIT_ECORRUPT ||
-		    o->chan_err == SHMKIT_EBROKEN ||
-		    o->chan_err == SHMKIT_EVERSION || o->chan_err == SHMKIT_EABI)
-			return NULL;
-		return "its peers cannot be read";
-	}
-	if (o->chan_alive > 0)
-		return "a peer is alive";
-	if (o->chan_unknown > 0)
-		return "a peer's state is unknown";
-	return NULL;
-}
-
-/*
  * Removes o if it is still stale when looked at again just before the
  * removal, which narrows the race with a process opening it to that
  * instant. Returns 1 removed (or would be), 0 kept, -1 failed.
@@ -232,7 +192,7 @@ keep_reason(const struct obj *o, char *buf, size_t len)
 static int
 rm_stale_one(const struct obj *o, int dry_run, int named, const char *arg)
 {
-	char addr[SHMKIT_ADDR_STRLEN], why[64];
+	char addr[SHMKIT_ADDR_STRLEN], why[96];
 	const char *reason;
 	struct obj now;
 	int rc;
@@ -241,13 +201,13 @@ rm_stale_one(const struct obj *o, int dry_run, int named, const char *arg)
 		snprintf(addr, sizeof(addr), "sysv-id:%d", o->id);
 	else
 		snprintf(addr, sizeof(addr), "%s", o->address);
-	reason = keep_reason(o, why, sizeof(why));
+	reason = objects_keep_reason(o, NULL, why, sizeof(why));
 	if (reason == NULL && !dry_run) {
 		rc = objects_find(addr, 1, &now);
 		if (rc == -ENOENT || rc == -EINVAL)
 			return 0; /* gone meanwhile */
 		reason = rc < 0 ? "it cannot be looked at again" :
-				  keep_reason(&now, why, sizeof(why));
+				  objects_keep_reason(&now, NULL, why, sizeof(why));
 	}
 	if (reason != NULL) {
 		if (named)

@@ -163,7 +163,7 @@ attach_pids(struct obj *o, const struct mappings *m, int sysv,
 
 /* Judges the first SHMKIT_OBJ_HDR_SIZE bytes of an object of len bytes. */
 static void
-judge_header(struct obj *o, const void *hdr, size_t len, int users)
+judge_header(struct obj *o, const void *hdr, size_t len, long users)
 {
 	shmkit_obj_info_t info;
 	int rc;
@@ -181,10 +181,10 @@ judge_header(struct obj *o, const void *hdr, size_t len, int users)
 		snprintf(o->health, sizeof(o->health), "incompatible");
 	else if (info.state == SHMKIT_OBJ_STATE_BROKEN)
 		snprintf(o->health, sizeof(o->health), "broken");
-	else if (users == 0 && info.creator_alive == 0)
-		snprintf(o->health, sizeof(o->health), "orphaned");
 	else
 		snprintf(o->health, sizeof(o->health), "ok");
+	o->state = (int)info.state;
+	o->users = users;
 }
 
 int
@@ -240,6 +240,149 @@ inspect_chan(struct obj *o)
 	free(peers);
 }
 
+/*
+ * The records of a table or key store that nobody else uses, through a
+ * read-only handle of our own, closed at once. Only then: a count is not
+ * worth mapping (and, for a key store, locking) every store on the host.
+ */
+static void
+count_records(struct obj *o)
+{
+	shmkit_table_t *t;
+	shmkit_keys_t *ks;
+	long n;
+	int rc;
+
+	o->records = -1;
+	o->records_err = 0;
+	if (o->users > 0 || o->creator_alive != 0 ||
+	    o->state != SHMKIT_OBJ_STATE_READY ||
+	    strcmp(o->health, "ok") != 0)
+		return;
+	if (strcmp(o->kind, "keys") == 0) {
+		rc = shmkit_keys_open(&ks, o->address,
+				      SHMKIT_KEYS_RDONLY |
+					      SHMKIT_KEYS_NOLOCK_OK);
+		if (rc < 0) {
+			o->records_err = rc;
+			return;
+		}
+		n = shmkit_keys_count(ks);
+		shmkit_keys_close(ks);
+	} else if (strcmp(o->kind, "table") == 0) {
+		rc = shmkit_table_open(&t, o->address,
+				       SHMKIT_TABLE_RDONLY |
+					       SHMKIT_TABLE_NOLOCK_OK);
+		if (rc < 0) {
+			o->records_err = rc;
+			return;
+		}
+		n = shmkit_table_count(t);
+		shmkit_table_close(t);
+	} else {
+		return;
+	}
+	if (n < 0)
+		o->records_err = (int)n;
+	else
+		o->records = n;
+}
+
+/* An error that says no process can use the object any more. */
+static int
+unusable(int err)
+{
+	return err == SHMKIT_ECORRUPT || err == SHMKIT_EBROKEN;
+}
+
+const char *
+objects_keep_reason(const struct obj *o, int *idle, char *buf, size_t len)
+{
+	long users = o->type == OBJ_SYSV ? o->nattch : o->npids;
+
+	if (idle != NULL)
+		*idle = 0;
+	if (o->kind[0] == '\0')
+		return "not a shmkit object";
+	if (users > 0) {
+		snprintf(buf, len, "%s by %ld process%s",
+			 o->type == OBJ_SYSV ? "attached" : "mapped", users,
+			 users == 1 ? "" : "es");
+		return buf;
+	}
+	/* POSIX objects have no attach count: a process whose maps we may
+	 * not read could map one that others may open. */
+	if (o->type != OBJ_SYSV && o->hidden_maps && (o->perms & 077))
+		return "open to other users, whose processes cannot all be "
+		       "seen";
+	if (o->creator_alive > 0)
+		return "its creator is alive";
+	if (o->creator_alive < 0)
+		return "its creator's state is unknown";
+	/* Half made by a creator now dead, or found corrupt: nobody can
+	 * use it, and nothing in it can be trusted to be data. */
+	if (o->state == SHMKIT_OBJ_STATE_INIT ||
+	    o->state == SHMKIT_OBJ_STATE_BROKEN ||
+	    strcmp(o->health, "corrupt") == 0)
+		return NULL;
+	/* Another build's layout: its contents cannot be checked here. */
+	if (strcmp(o->health, "incompatible") == 0)
+		return "made by an incompatible shmkit, its contents cannot "
+		       "be checked";
+	if (strcmp(o->kind, "chan") == 0) {
+		if (!o->chan_ok)
+			return unusable(o->chan_err) ?
+				       NULL :
+				       "its peers cannot be read";
+		if (o->chan_alive > 0)
+			return "a peer is alive";
+		if (o->chan_unknown > 0)
+			return "a peer's state is unknown";
+		if (o->chan.pending == 0)
+			return NULL;
+		if (idle != NULL)
+			*idle = 1;
+		snprintf(buf, len, "it holds %llu pending message%s",
+			 (unsigned long long)o->chan.pending,
+			 o->chan.pending == 1 ? "" : "s");
+		return buf;
+	}
+	if (o->records < 0)
+		return unusable(o->records_err) ?
+			       NULL :
+			       "its records cannot be counted";
+	if (o->records == 0)
+		return NULL;
+	if (idle != NULL)
+		*idle = 1;
+	snprintf(buf, len, "it holds %ld record%s", o->records,
+		 o->records == 1 ? "" : "s");
+	return buf;
+}
+
+/*
+ * After the header, the peers and the records: a sound object nobody
+ * uses is "orphaned" when rm --stale would remove it, "idle" when only
+ * the data it holds keeps it.
+ */
+static void
+judge_use(struct obj *o)
+{
+	char why[96];
+	int idle;
+
+	if (o->kind[0] == '\0')
+		return;
+	count_records(o);
+	if (strcmp(o->health, "ok") != 0 || o->users > 0 ||
+	    o->creator_alive != 0)
+		return;
+	if (objects_keep_reason(o, &idle, why, sizeof(why)) == NULL)
+		snprintf(o->health, sizeof(o->health), "orphaned");
+	else if (idle)
+		snprintf(o->health, sizeof(o->health), "idle");
+}
+
 static void
 probe_posix(struct obj *o, int dirfd_shm, const char *file)
 {
@@ -257,6 +400,7 @@ probe_posix(struct obj *o, int dirfd_shm, const char *file)
 	if (n == (ssize_t)sizeof(hdr))
 		judge_header(o, hdr, (size_t)o->size, o->npids);
 	inspect_chan(o);
+	judge_use(o);
 }
 
 static void
@@ -269,10 +413,11 @@ probe_sysv(struct obj *o)
 	p = shmat(o->id, NULL, SHM_RDONLY);
 	if (p == (void *)-1)
 		return;
-	/* Our own attach counts in nattch: the others are nattch - 1. */
-	judge_header(o, p, (size_t)o->size, (int)o->nattch - 1);
+	/* nattch was read before our own attach: it counts the others. */
+	judge_header(o, p, (size_t)o->size, o->nattch);
 	shmdt(p);
 	inspect_chan(o);
+	judge_use(o);
 }
 
 static void
@@ -285,6 +430,7 @@ obj_init(struct obj *o, enum obj_type t)
 	o->cpid = -1;
 	o->lpid = -1;
 	o->creator_alive = -1;
+	o->records = -1;
 }
 
 /* One line of /proc/sysvipc/shm into *o. */

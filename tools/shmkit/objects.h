@@ -45,7 +45,11 @@ struct obj {
 	time_t atime, dtime, ctime, mtime;
 	char kind[16];              /* shmkit object kind, "" if none */
 	unsigned version;           /* its layout version (if kind[0]) */
-	char health[16];            /* shmkit objects: ok/corrupt/orphaned */
+	char health[16];            /* shmkit objects: ok, corrupt,
+				       incompatible, broken, idle, orphaned */
+	int state;                  /* header's SHMKIT_OBJ_STATE_*, 0 if none */
+	long users;                 /* processes attaching or mapping it,
+				       this one aside */
 	int npids;                  /* mapping processes found (<= MAX) */
 	pid_t pids[OBJ_MAX_PIDS];
 	int hidden_maps;            /* some processes' maps were unreadable,
@@ -59,6 +63,11 @@ struct obj {
 	int chan_unknown;           /* registered peers of unknown state */
 	int chan_npeers;            /* entries in chan_peers (<= MAX) */
 	shmkit_chan_peer_info_t chan_peers[OBJ_MAX_PEERS];
+	/* Tables and key stores nobody uses: their records, counted through
+	 * a read-only handle; -1 when not counted (records_err says why, 0
+	 * when there was no need to). */
+	long records;
+	int records_err;
 };
 
 /* Which objects a listing collects. */
@@ -89,6 +98,18 @@ int objects_find(const char *address, int probe_sysv, struct obj *o);
  */
 int objects_chan_peers(const char *address, shmkit_chan_info_t *info,
 		       shmkit_chan_peer_info_t **peers, size_t *n);
+
+/*
+ * objects_keep_reason - why o is not stale (see shmkit rm --stale), into
+ * buf, or NULL when it is stale: a shmkit object that no process attaches
+ * or maps, whose creator is dead, no peer of which is alive, and that
+ * holds no data (no pending message, no record), or that was left half
+ * made by its creator, or is corrupt. Whatever cannot be known keeps it.
+ * *idle (may be NULL) is set to 1 when the data it holds is the only
+ * reason, else 0.
+ */
+const char *objects_keep_reason(const struct obj *o, int *idle, char *buf,
+				size_t len);
 
 /* "sysv", "posix", "sem". */
 const char *obj_type_name(enum obj_type t);

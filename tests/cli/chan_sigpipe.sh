@@ -1,0 +1,41 @@
+#!/bin/bash
+# shmkit chan recv whose reader has gone ("recv | head -c0") dies of
+# SIGPIPE as a filter does, but only after closing its handle: it leaves
+# no dead consumer registered, and the message it could not write out
+# stays in the channel for the next receiver.
+set -eu
+. "$(dirname "$0")/lib/common.sh"
+
+ch=/sk-cli-$$-pipe
+own_posix "$ch"
+"$SHMKIT" chan create "$ch" >/dev/null
+
+# A FIFO whose only reader this shell closes once the receiver has
+# registered: every write of the receiver then meets a closed pipe,
+# whatever the timing (a "| head -c0" might still be reading).
+mkfifo "$tmp/fifo"
+exec 3<>"$tmp/fifo"
+timeout 20 "$SHMKIT" chan recv "$ch" -n2 --timeout 10 >"$tmp/fifo" 3<&- &
+rp=$!
+on_exit "kill -9 $rp"
+for ((i = 0; i < 200; i++)); do
+	"$SHMKIT" chan stat "$ch" | grep -q "1 registered, 1 alive" && break
+	sleep 0.05
+done
+"$SHMKIT" chan stat "$ch" | grep -q "1 registered, 1 alive" ||
+	fail "the receiver never registered"
+exec 3<&-
+"$SHMKIT" chan send "$ch" first second
+set +e
+wait $rp
+rc=$?
+set -e
+expect_eq "receiver's status (128 + SIGPIPE)" "$rc" 141
+run "$SHMKIT" chan stat "$ch"
+case $out in *"peers      0 registered, 0 alive"*) ;;
+*) fail "the receiver left its place registered: $out" ;; esac
+case $out in *"pending    2"*) ;; *) fail "a message was lost: $out" ;; esac
+run "$SHMKIT" chan recv "$ch" -n2 --timeout 5
+expect_eq "both messages still there" "$out" "first
+second"
+echo "chan sigpipe ok"

@@ -14,6 +14,22 @@
  * retry follows a publisher that is lapping us, so a few suffice. */
 #define RECV_TRIES 64
 
+/* shmkit__chan_wait() after checking the wait arguments and the header. */
+static inline int
+checked_wait(shmkit_chan_t *ch, int room, shmkit__chan_try_fn try,
+	     const struct timespec *timeout, unsigned flags)
+{
+	int rc;
+
+	rc = shmkit__chan_check_wait(timeout, flags);
+	if (rc < 0)
+		return rc;
+	rc = shmkit__chan_check(ch);
+	if (rc < 0)
+		return rc;
+	return shmkit__chan_wait(ch, room, try, timeout, flags);
+}
+
 SHMKIT_API int
 shmkit_chan_reserve(shmkit_chan_t *ch, size_t len, void **buf,
 		    const struct timespec *timeout, unsigned flags)
@@ -23,13 +39,7 @@ shmkit_chan_reserve(shmkit_chan_t *ch, size_t len, void **buf,
 	if (ch == NULL || buf == NULL || ch->role != SHMKIT_CHAN_PRODUCER ||
 	    ch->reserved || len > ch->lay.msg_max)
 		return -EINVAL;
-	rc = shmkit__chan_check_wait(timeout, flags);
-	if (rc < 0)
-		return rc;
-	rc = shmkit__chan_check(ch);
-	if (rc < 0)
-		return rc;
-	rc = shmkit__chan_wait(ch, 1, ch->ops->try_reserve, timeout, flags);
+	rc = checked_wait(ch, 1, ch->ops->try_reserve, timeout, flags);
 	if (rc < 0)
 		return rc;
 	ch->reserved = 1;
@@ -85,13 +95,7 @@ shmkit_chan_peek(shmkit_chan_t *ch, const void **msg, size_t *len,
 	if (ch == NULL || msg == NULL || len == NULL ||
 	    ch->role != SHMKIT_CHAN_CONSUMER || ch->peeked)
 		return -EINVAL;
-	rc = shmkit__chan_check_wait(timeout, flags);
-	if (rc < 0)
-		return rc;
-	rc = shmkit__chan_check(ch);
-	if (rc < 0)
-		return rc;
-	rc = shmkit__chan_wait(ch, 0, ch->ops->try_peek, timeout, flags);
+	rc = checked_wait(ch, 0, ch->ops->try_peek, timeout, flags);
 	if (rc < 0)
 		return rc;
 	ch->peeked = 1;

@@ -63,13 +63,12 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "chan/chan_impl.h"
+#include "sync/fd_helper.h"
 #include "sync/futex.h"
 #include "sync/sync_impl.h"
 
@@ -318,17 +317,6 @@ struct shmkit__chan_fd {
 	uint32_t done; /* helper -> close */
 };
 
-#define HELPER_STACK (256u * 1024u)
-
-static void
-notify(int efd)
-{
-	uint64_t one = 1;
-
-	while (write(efd, &one, sizeof(one)) < 0 && errno == EINTR)
-		;
-}
-
 static void *
 helper_main(void *arg)
 {
@@ -338,8 +326,9 @@ helper_main(void *arg)
 	uint64_t t;
 
 	w = announce(h->ch, h->wk);
-	notify(h->efd); /* messages may be waiting already */
-	/* Acquire: pairs with the release store of stop in fd_close. */
+	shmkit__fd_helper_notify(h->efd); /* messages may be waiting already */
+	/* Acquire: pairs with the release store of stop in
+	 * shmkit__fd_helper_stop(). */
 	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
 		t = shmkit__mono_ns() + (uint64_t)SLICE_NS;
 		abs.tv_sec = (time_t)(t / NS_PER_SEC);
@@ -354,11 +343,12 @@ helper_main(void *arg)
 		     WAKE_ASLEEP;
 		if (nw != w) {
 			shmkit__chan_heavy(h->ch);
-			notify(h->efd);
+			shmkit__fd_helper_notify(h->efd);
 		}
 		w = nw;
 	}
-	/* Release: pairs with the acquire load of done in fd_close. */
+	/* Release: pairs with the acquire load of done in
+	 * shmkit__fd_helper_stop(). */
 	__atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -367,8 +357,6 @@ SHMKIT_API int
 shmkit_chan_fd(shmkit_chan_t *ch)
 {
 	struct shmkit__chan_fd *h;
-	pthread_attr_t attr;
-	sigset_t all, old;
 	int rc;
 
 	if (ch == NULL)
@@ -380,35 +368,13 @@ shmkit_chan_fd(shmkit_chan_t *ch)
 		return -ENOMEM;
 	h->ch = ch;
 	h->wk = wake_of(ch, ch->role == SHMKIT_CHAN_PRODUCER);
-	h->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (h->efd < 0) {
-		rc = -errno;
-		goto out_free;
+	rc = shmkit__fd_helper_start(&h->efd, &h->thread, helper_main, h);
+	if (rc < 0) {
+		free(h);
+		return rc;
 	}
-	rc = -pthread_attr_init(&attr);
-	if (rc < 0)
-		goto out_close;
-	rc = -pthread_attr_setstacksize(&attr, HELPER_STACK);
-	if (rc < 0)
-		goto out_attr;
-	/* The helper runs none of the program's signal handlers. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = -pthread_create(&h->thread, &attr, helper_main, h);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc < 0)
-		goto out_attr;
-	pthread_attr_destroy(&attr);
 	ch->fd = h;
 	return h->efd;
-
-out_attr:
-	pthread_attr_destroy(&attr);
-out_close:
-	close(h->efd);
-out_free:
-	free(h);
-	return rc;
 }
 
 SHMKIT_API int
@@ -426,23 +392,16 @@ shmkit_chan_fd_ack(shmkit_chan_t *ch)
 void
 shmkit__chan_fd_close(struct shmkit_chan *ch)
 {
-	const struct timespec pause = {0, 1000000};
 	struct shmkit__chan_fd *h = ch->fd;
 
 	if (h == NULL)
 		return;
 	ch->fd = NULL;
 	if (getpid() == ch->pid) {
-		/* Release: pairs with the acquire load in helper_main(). */
-		__atomic_store_n(&h->stop, 1, __ATOMIC_RELEASE);
-		/* Acquire: pairs with the release store of done. Repeat the
-		 * wake: the helper may be on its way into FUTEX_WAIT. */
-		while (!__atomic_load_n(&h->done, __ATOMIC_ACQUIRE)) {
-			shmkit__futex_wake(&h->wk->word, INT_MAX,
-					   SHMKIT__FUTEX_BIT_HELPER);
-			nanosleep(&pause, NULL);
-		}
-		pthread_join(h->thread, NULL);
+		/* Stops with the acquire load of stop in helper_main() and
+		 * its release store of done. */
+		shmkit__fd_helper_stop(&h->stop, &h->done, &h->wk->word,
+				       h->thread);
 	}
 	close(h->efd);
 	free(h);

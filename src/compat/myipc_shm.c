@@ -90,15 +90,13 @@ seg_shmid(shmkit_seg_t *seg, int *shmid)
 	return rc;
 }
 
-/* Open or create at address; the shmid into *shmhdl. */
+/* After an open or create that returned rc: seg's shmid into *shmhdl,
+ * closing seg, or the classic code of the failure. */
 static int
-open_or_create(const char *address, int shmsize, int *shmhdl)
+hand_out_shmid(int rc, shmkit_seg_t *seg, int *shmhdl)
 {
-	shmkit_seg_opts_t o = {.size = (size_t)shmsize, .mode = 0600};
-	shmkit_seg_t *seg;
-	int rc, id = -1;
+	int id = -1;
 
-	rc = shmkit_seg_open_or_create(&seg, address, &o);
 	if (rc < 0)
 		return shmkit__myipc_code(rc);
 	rc = seg_shmid(seg, &id);
@@ -107,6 +105,18 @@ open_or_create(const char *address, int shmsize, int *shmhdl)
 		return shmkit__myipc_code(rc);
 	*shmhdl = id;
 	return MYIPC_OK;
+}
+
+/* Open or create at address; the shmid into *shmhdl. */
+static int
+open_or_create(const char *address, int shmsize, int *shmhdl)
+{
+	shmkit_seg_opts_t o = {.size = (size_t)shmsize, .mode = 0600};
+	shmkit_seg_t *seg = NULL;
+	int rc;
+
+	rc = shmkit_seg_open_or_create(&seg, address, &o);
+	return hand_out_shmid(rc, seg, shmhdl);
 }
 
 int
@@ -127,21 +137,14 @@ IPC_OpenShm(int key, int shmsize, int *shmhdl)
 {
 	shmkit_seg_opts_t o = {.size = shmsize > 0 ? (size_t)shmsize : 0};
 	char addr[SHMKIT__COMPAT_ADDRLEN];
-	shmkit_seg_t *seg;
-	int rc, id = -1;
+	shmkit_seg_t *seg = NULL;
+	int rc;
 
 	if (shmhdl == NULL || shmsize < 0 || key == 0)
 		return MYIPC_ParamErr;
 	snprintf(addr, sizeof(addr), "sysv:0x%08x", (unsigned)key);
 	rc = shmkit_seg_open(&seg, addr, &o);
-	if (rc < 0)
-		return shmkit__myipc_code(rc);
-	rc = seg_shmid(seg, &id);
-	shmkit_seg_close(seg);
-	if (rc < 0)
-		return shmkit__myipc_code(rc);
-	*shmhdl = id;
-	return MYIPC_OK;
+	return hand_out_shmid(rc, seg, shmhdl);
 }
 
 int

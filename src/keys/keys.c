@@ -115,15 +115,23 @@ read_id(char out[ID_MAX + 1], const unsigned char *field)
 	return 0;
 }
 
+/* 1 if a value copied out of the table has a known status and a key
+ * length within bounds, else 0. */
+static int
+value_sound(const struct keys_value *v)
+{
+	return (v->status == SHMKIT_KEYS_VALID ||
+		v->status == SHMKIT_KEYS_REVOKED) &&
+	       v->key_len <= SHMKIT_KEYS_KEY_MAX;
+}
+
 /* Checks a value copied out of the table and fills *rec (tkey may be
  * NULL when the caller fills the ids). */
 static int
 decode(shmkit_keys_record_t *rec, const unsigned char *tkey,
        const struct keys_value *v)
 {
-	if ((v->status != SHMKIT_KEYS_VALID &&
-	     v->status != SHMKIT_KEYS_REVOKED) ||
-	    v->key_len > SHMKIT_KEYS_KEY_MAX)
+	if (!value_sound(v))
 		return SHMKIT_ECORRUPT;
 	if (tkey != NULL && (read_id(rec->client, tkey) < 0 ||
 			     read_id(rec->server, tkey + ID_MAX) < 0))
@@ -191,21 +199,36 @@ shmkit_keys_create(shmkit_keys_t **out, const char *address, size_t capacity,
 	return wrap(out, t);
 }
 
-int
-shmkit_keys_open(shmkit_keys_t **out, const char *address, unsigned flags)
+/* Opens the store in seg, or at address when seg is NULL. */
+static int
+open_store(shmkit_keys_t **out, const char *address, shmkit_seg_t *seg,
+	   unsigned flags)
 {
 	shmkit_table_t *t;
 	int rc;
 
-	if (out == NULL || address == NULL ||
+	if (out == NULL ||
 	    (flags & ~(SHMKIT_KEYS_RDONLY | SHMKIT_KEYS_NOLOCK_OK)))
 		return -EINVAL;
-	rc = shmkit__table_open_kind(&t, address, table_flags(flags),
-				     SHMKIT_OBJ_KEYS, SHMKIT__KEYS_VERSION,
-				     &expect);
+	if (seg != NULL)
+		rc = shmkit__table_open_seg(&t, seg, table_flags(flags),
+					    SHMKIT_OBJ_KEYS,
+					    SHMKIT__KEYS_VERSION, &expect);
+	else
+		rc = shmkit__table_open_kind(&t, address, table_flags(flags),
+					     SHMKIT_OBJ_KEYS,
+					     SHMKIT__KEYS_VERSION, &expect);
 	if (rc < 0)
 		return rc;
 	return wrap(out, t);
+}
+
+int
+shmkit_keys_open(shmkit_keys_t **out, const char *address, unsigned flags)
+{
+	if (address == NULL)
+		return -EINVAL;
+	return open_store(out, address, NULL, flags);
 }
 
 int
@@ -223,18 +246,9 @@ shmkit__keys_format_seg(shmkit_seg_t *seg, size_t capacity, unsigned flags)
 int
 shmkit__keys_open_seg(shmkit_keys_t **out, shmkit_seg_t *seg, unsigned flags)
 {
-	shmkit_table_t *t;
-	int rc;
-
-	if (out == NULL || seg == NULL ||
-	    (flags & ~(SHMKIT_KEYS_RDONLY | SHMKIT_KEYS_NOLOCK_OK)))
+	if (seg == NULL)
 		return -EINVAL;
-	rc = shmkit__table_open_seg(&t, seg, table_flags(flags),
-				    SHMKIT_OBJ_KEYS, SHMKIT__KEYS_VERSION,
-				    &expect);
-	if (rc < 0)
-		return rc;
-	return wrap(out, t);
+	return open_store(out, NULL, seg, flags);
 }
 
 int
@@ -356,9 +370,7 @@ revoke_fn(void *value, int found, void *arg)
 
 	(void)found; /* always 1: no SHMKIT__TABLE_INSERT */
 	(void)arg;
-	if ((v->status != SHMKIT_KEYS_VALID &&
-	     v->status != SHMKIT_KEYS_REVOKED) ||
-	    v->key_len > SHMKIT_KEYS_KEY_MAX)
+	if (!value_sound(v))
 		return SHMKIT_ECORRUPT;
 	if (v->status == SHMKIT_KEYS_REVOKED)
 		return ALREADY_REVOKED;

@@ -18,16 +18,15 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <shmkit/event.h>
 
 #include "common/internal.h"
+#include "sync/fd_helper.h"
 #include "sync/futex.h"
 
 #define EVENT_MAGIC	0x564b5345u /* "ESKV" in memory on little endian */
@@ -218,7 +217,7 @@ event_wait(shmkit_event_t *ev, enum wait_kind kind, uint32_t *seq,
 		if (s < 0)
 			continue;
 		/* Acquire: pairs with the release store in
-		 * shmkit_event_fd_close(); orders nothing else. */
+		 * shmkit__fd_helper_stop(); orders nothing else. */
 		if (stop != NULL && __atomic_load_n(stop, __ATOMIC_ACQUIRE))
 			return -ECANCELED;
 		if (!forever && shmkit__deadline_passed(&deadline, realtime))
@@ -331,28 +330,13 @@ struct shmkit_event_fd {
 	int error;     /* helper -> ack: why it stopped early */
 };
 
-/* Stack of a helper thread: it only loops on a futex and a write(2). */
-#define HELPER_STACK (256u * 1024u)
-
-static void
-notify(int efd)
-{
-	uint64_t one = 1;
-
-	/* The eventfd is non-blocking and its counter cannot realistically
-	 * reach its 2^64 - 2 limit; EINTR cannot happen with all signals
-	 * blocked, but retry anyway. */
-	while (write(efd, &one, sizeof(one)) < 0 && errno == EINTR)
-		;
-}
-
 static void *
 helper_main(void *arg)
 {
 	struct shmkit_event_fd *h = arg;
 	int rc;
 
-	/* Acquire: pairs with the release store in shmkit_event_fd_close().
+	/* Acquire: pairs with the release store in shmkit__fd_helper_stop().
 	 * Checked here too, not only inside event_wait(), so that a storm of
 	 * sets that always finds the wait satisfied cannot keep the helper
 	 * from seeing it. */
@@ -365,12 +349,12 @@ helper_main(void *arg)
 			/* Release: pairs with the acquire load in
 			 * shmkit_event_fd_ack(). */
 			__atomic_store_n(&h->error, rc, __ATOMIC_RELEASE);
-			notify(h->efd);
+			shmkit__fd_helper_notify(h->efd);
 			break;
 		}
-		notify(h->efd);
+		shmkit__fd_helper_notify(h->efd);
 	}
-	/* Release: pairs with the acquire load in shmkit_event_fd_close();
+	/* Release: pairs with the acquire load in shmkit__fd_helper_stop();
 	 * after it the helper touches nothing of the handle. */
 	__atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -380,8 +364,6 @@ int
 shmkit_event_fd_open(shmkit_event_fd_t **out, shmkit_event_t *ev)
 {
 	struct shmkit_event_fd *h;
-	sigset_t all, old;
-	pthread_attr_t attr;
 	int rc;
 
 	if (out == NULL)
@@ -395,36 +377,13 @@ shmkit_event_fd_open(shmkit_event_fd_t **out, shmkit_event_t *ev)
 	h->ev = ev;
 	h->pid = getpid();
 	h->seq = (uint32_t)rc;
-	h->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (h->efd < 0) {
-		rc = -errno;
-		goto out_free;
+	rc = shmkit__fd_helper_start(&h->efd, &h->thread, helper_main, h);
+	if (rc < 0) {
+		free(h);
+		return rc;
 	}
-	rc = -pthread_attr_init(&attr);
-	if (rc < 0)
-		goto out_close;
-	rc = -pthread_attr_setstacksize(&attr, HELPER_STACK);
-	if (rc < 0)
-		goto out_attr;
-	/* The helper inherits this mask: with every signal blocked it never
-	 * runs the program's handlers on the program's behalf. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = -pthread_create(&h->thread, &attr, helper_main, h);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc < 0)
-		goto out_attr;
-	pthread_attr_destroy(&attr);
 	*out = h;
 	return 0;
-
-out_attr:
-	pthread_attr_destroy(&attr);
-out_close:
-	close(h->efd);
-out_free:
-	free(h);
-	return rc;
 }
 
 int
@@ -458,8 +417,6 @@ shmkit_event_fd_ack(shmkit_event_fd_t *h)
 int
 shmkit_event_fd_close(shmkit_event_fd_t *h)
 {
-	const struct timespec pause = {0, 1000000};
-
 	if (h == NULL)
 		return 0;
 	/* A forked child has the handle but not the thread: waiting for it
@@ -469,19 +426,10 @@ shmkit_event_fd_close(shmkit_event_fd_t *h)
 		free(h);
 		return 0;
 	}
-	/* Release: pairs with the acquire loads of stop in event_wait() and
-	 * helper_main(). */
-	__atomic_store_n(&h->stop, 1, __ATOMIC_RELEASE);
-	/* The helper may have checked stop just before we set it and be on
-	 * its way into FUTEX_WAIT, where one wake could miss it: repeat the
-	 * wake (only helper threads listen on this bit) until it has left.
-	 * Acquire: pairs with the release store of done in helper_main(). */
-	while (!__atomic_load_n(&h->done, __ATOMIC_ACQUIRE)) {
-		shmkit__futex_wake(&h->ev->priv_word, INT_MAX,
-				   SHMKIT__FUTEX_BIT_HELPER);
-		nanosleep(&pause, NULL);
-	}
-	pthread_join(h->thread, NULL);
+	/* Stops with the acquire loads of stop in event_wait() and
+	 * helper_main(), and its release store of done. */
+	shmkit__fd_helper_stop(&h->stop, &h->done, &h->ev->priv_word,
+			       h->thread);
 	close(h->efd);
 	free(h);
 	return 0;

@@ -250,6 +250,26 @@ find(shmkit_table_t *t, uint64_t h, const uint64_t *k, long *found, long *hole,
 	return *hole >= 0 ? 0 : SHMKIT_ECORRUPT;
 }
 
+/*
+ * Take the writer mutex and find key (see find()), k being its words.
+ * Returns 0 with the mutex held, or an error with it released.
+ */
+static int
+lock_find(shmkit_table_t *t, const void *key, uint64_t *k, long *found,
+	  long *hole, uint64_t *dist)
+{
+	uint64_t h = table_key_words(t, key, k);
+	int rc;
+
+	rc = shmkit__table_lock(t);
+	if (rc < 0)
+		return rc;
+	rc = find(t, h, k, found, hole, dist);
+	if (rc < 0)
+		shmkit__table_unlock(t);
+	return rc;
+}
+
 static int
 replace(shmkit_table_t *t, size_t i, const void *value)
 {
@@ -309,24 +329,20 @@ shmkit_table_put(shmkit_table_t *t, const void *key, const void *value)
 {
 	uint64_t k[SHMKIT_TABLE_KEY_MAX / 8];
 	long found, hole;
-	uint64_t h, dist = 0;
+	uint64_t dist = 0;
 	int rc;
 
 	if (t == NULL || key == NULL || (value == NULL && t->value_size > 0))
 		return -EINVAL;
 	if (t->rdonly)
 		return -EROFS;
-	h = table_key_words(t, key, k);
-	rc = shmkit__table_lock(t);
+	rc = lock_find(t, key, k, &found, &hole, &dist);
 	if (rc < 0)
 		return rc;
-	rc = find(t, h, k, &found, &hole, &dist);
-	if (rc == 0) {
-		if (found >= 0)
-			rc = replace(t, (size_t)found, value);
-		else
-			rc = insert(t, (size_t)hole, dist, key, value);
-	}
+	if (found >= 0)
+		rc = replace(t, (size_t)found, value);
+	else
+		rc = insert(t, (size_t)hole, dist, key, value);
 	shmkit__table_unlock(t);
 	return rc;
 }
@@ -338,7 +354,7 @@ shmkit__table_update(shmkit_table_t *t, const void *key,
 {
 	uint64_t k[SHMKIT_TABLE_KEY_MAX / 8];
 	long found, hole;
-	uint64_t h, dist = 0;
+	uint64_t dist = 0;
 	unsigned char *buf;
 	unsigned sel;
 	int rc;
@@ -353,14 +369,12 @@ shmkit__table_update(shmkit_table_t *t, const void *key,
 	buf = malloc(t->value_size + 1);
 	if (buf == NULL)
 		return -ENOMEM;
-	h = table_key_words(t, key, k);
-	rc = shmkit__table_lock(t);
+	rc = lock_find(t, key, k, &found, &hole, &dist);
 	if (rc < 0)
 		goto out;
-	rc = find(t, h, k, &found, &hole, &dist);
-	if (rc == 0 && found < 0 && !(flags & SHMKIT__TABLE_INSERT))
+	if (found < 0 && !(flags & SHMKIT__TABLE_INSERT)) {
 		rc = -ENOENT;
-	if (rc == 0 && found >= 0) {
+	} else if (found >= 0) {
 		/* Relaxed, and the acquire loads of table_load() more than
 		 * needed: only writers change a slot, and we are the writer
 		 * (the mutex orders us after the last one). */
@@ -370,7 +384,7 @@ shmkit__table_update(shmkit_table_t *t, const void *key,
 		rc = fn(buf, 1, arg);
 		if (rc == 0)
 			rc = replace(t, (size_t)found, buf);
-	} else if (rc == 0) {
+	} else {
 		memset(buf, 0, t->value_size);
 		rc = fn(buf, 0, arg);
 		if (rc == 0)
@@ -388,7 +402,7 @@ SHMKIT_API int
 shmkit_table_del(shmkit_table_t *t, const void *key)
 {
 	uint64_t k[SHMKIT_TABLE_KEY_MAX / 8];
-	uint64_t h, c, n, count, tomb, ntomb, clean = 0, dist;
+	uint64_t c, n, count, tomb, ntomb, clean = 0, dist;
 	size_t mask, i, x;
 	_Atomic uint64_t *ctl;
 	long found, hole;
@@ -399,15 +413,13 @@ shmkit_table_del(shmkit_table_t *t, const void *key)
 		return -EINVAL;
 	if (t->rdonly)
 		return -EROFS;
-	h = table_key_words(t, key, k);
-	rc = shmkit__table_lock(t);
+	rc = lock_find(t, key, k, &found, &hole, &dist);
 	if (rc < 0)
 		return rc;
-	rc = find(t, h, k, &found, &hole, &dist);
-	if (rc == 0 && found < 0)
+	if (found < 0) {
 		rc = -ENOENT;
-	if (rc < 0)
 		goto out;
+	}
 	mask = t->nslots - 1;
 	i = (size_t)found;
 	ctl = table_ctl(t, i);

@@ -23,6 +23,12 @@ int chan_parse_seconds(const char *cmd, const char *option, const char *text,
 		       struct timespec *ts);
 
 /*
+ * chan_one_address - after getopt: 0 when argv[optind] is the only
+ * operand, else report a usage error and return CLI_EXIT_USAGE.
+ */
+int chan_one_address(const char *cmd, int argc);
+
+/*
  * chan_report - report err from an operation on the channel at address,
  * in words a shell user can act on for the codes channels add (a busy
  * single place, a full peer table, not a channel at all).

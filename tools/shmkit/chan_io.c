@@ -487,10 +487,8 @@ chan_recv(int argc, char **argv)
 			return cli_getopt_error(cmd, c, argv);
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage_error(cmd, optind < argc ?
-						    "one ADDRESS, please" :
-						    "missing ADDRESS");
+	if (chan_one_address(cmd, argc) != 0)
+		return CLI_EXIT_USAGE;
 	if (follow && have_count)
 		return cli_usage_error(cmd, "--count or --follow, not both");
 	r.address = argv[optind];

@@ -171,6 +171,16 @@ chan_report(const char *cmd, const char *address, int err)
 }
 
 int
+chan_one_address(const char *cmd, int argc)
+{
+	if (optind != argc - 1)
+		return cli_usage_error(cmd, optind < argc ?
+						    "one ADDRESS, please" :
+						    "missing ADDRESS");
+	return 0;
+}
+
+int
 chan_parse_seconds(const char *cmd, const char *option, const char *text,
 		   struct timespec *ts)
 {
@@ -202,38 +212,44 @@ bad:
 	return -1;
 }
 
+/* One of three names for option what of "chan create", as vals[] in the
+ * same order; a usage error otherwise. */
+static int
+parse_choice(const char *what, const char *text, const char *const names[3],
+	     const unsigned vals[3], unsigned *out)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (strcmp(text, names[i]) == 0) {
+			*out = vals[i];
+			return 0;
+		}
+	}
+	return cli_usage_error("chan create",
+			       "unknown %s: '%s' (use %s, %s or %s)", what,
+			       text, names[0], names[1], names[2]);
+}
+
 static int
 parse_pattern(const char *text, unsigned *out)
 {
-	if (strcmp(text, "spsc") == 0)
-		*out = SHMKIT_CHAN_SPSC;
-	else if (strcmp(text, "mpmc") == 0)
-		*out = SHMKIT_CHAN_MPMC;
-	else if (strcmp(text, "broadcast") == 0)
-		*out = SHMKIT_CHAN_BROADCAST;
-	else
-		return cli_usage_error("chan create",
-				       "unknown pattern: '%s' (use spsc, mpmc "
-				       "or broadcast)",
-				       text);
-	return 0;
+	static const char *const names[3] = { "spsc", "mpmc", "broadcast" };
+	static const unsigned vals[3] = { SHMKIT_CHAN_SPSC, SHMKIT_CHAN_MPMC,
+					  SHMKIT_CHAN_BROADCAST };
+
+	return parse_choice("pattern", text, names, vals, out);
 }
 
 static int
 parse_policy(const char *text, unsigned *out)
 {
-	if (strcmp(text, "block") == 0)
-		*out = SHMKIT_CHAN_FULL_BLOCK;
-	else if (strcmp(text, "fail") == 0)
-		*out = SHMKIT_CHAN_FULL_FAIL;
-	else if (strcmp(text, "overwrite") == 0)
-		*out = SHMKIT_CHAN_FULL_OVERWRITE;
-	else
-		return cli_usage_error("chan create",
-				       "unknown policy: '%s' (use block, fail "
-				       "or overwrite)",
-				       text);
-	return 0;
+	static const char *const names[3] = { "block", "fail", "overwrite" };
+	static const unsigned vals[3] = { SHMKIT_CHAN_FULL_BLOCK,
+					  SHMKIT_CHAN_FULL_FAIL,
+					  SHMKIT_CHAN_FULL_OVERWRITE };
+
+	return parse_choice("policy", text, names, vals, out);
 }
 
 /* A size option from min to max, with the suffixes of shmkit mk. */
@@ -325,10 +341,8 @@ chan_create(int argc, char **argv)
 			return cli_getopt_error(cmd, c, argv);
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage_error(cmd, optind < argc ?
-						    "one ADDRESS, please" :
-						    "missing ADDRESS");
+	if (chan_one_address(cmd, argc) != 0)
+		return CLI_EXIT_USAGE;
 	address = argv[optind];
 	if (opts.policy == SHMKIT_CHAN_FULL_OVERWRITE &&
 	    opts.pattern != SHMKIT_CHAN_BROADCAST)
@@ -500,10 +514,8 @@ chan_stat(int argc, char **argv)
 			return cli_getopt_error(cmd, c, argv);
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage_error(cmd, optind < argc ?
-						    "one ADDRESS, please" :
-						    "missing ADDRESS");
+	if (chan_one_address(cmd, argc) != 0)
+		return CLI_EXIT_USAGE;
 	rc = shmkit_addr_parse(&addr, argv[optind]);
 	if (rc == 0)
 		rc = objects_chan_peers(argv[optind], &info, &peers, &n);

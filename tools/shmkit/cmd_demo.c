@@ -278,15 +278,14 @@ await_answer(const struct demo *d, struct story *s)
 }
 
 int
-demo_reap_peer(const struct demo *d, pid_t *peer, const char *object)
+demo_wait_peer(const struct demo *d, pid_t *peer, const char *object,
+	       const char *verb, int *status)
 {
 	long deadline = demo_now_ms() + d->timeout_ms;
-	char how[96];
-	int status;
 	pid_t r;
 
 	for (;;) {
-		r = waitpid(*peer, &status, WNOHANG);
+		r = waitpid(*peer, status, WNOHANG);
 		if (r == *peer)
 			break;
 		if (r < 0 && errno != EINTR) {
@@ -297,18 +296,40 @@ demo_reap_peer(const struct demo *d, pid_t *peer, const char *object)
 			return -1;
 		if (demo_now_ms() >= deadline) {
 			cli_errorf(DEMO_CMD,
-				   "%s: peer %d did not exit within %ld ms",
-				   object, (int)*peer, d->timeout_ms);
+				   "%s: peer %d did not %s within %ld ms",
+				   object, (int)*peer, verb, d->timeout_ms);
 			return -1;
 		}
 		demo_sleep_ms(1);
 	}
 	*peer = -1;
+	return 0;
+}
+
+int
+demo_reap_peer(const struct demo *d, pid_t *peer, const char *object)
+{
+	char how[96];
+	int status;
+
+	if (demo_wait_peer(d, peer, object, "exit", &status) < 0)
+		return -1;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		demo_describe_status(how, sizeof(how), status);
 		cli_errorf(DEMO_CMD, "%s: the peer %s", object, how);
 		return -1;
 	}
+	return 0;
+}
+
+int
+demo_removed(const char *address, int rc)
+{
+	if (rc < 0) {
+		cli_error(DEMO_CMD, address, rc);
+		return -1;
+	}
+	printf("Removed %s.\n", address);
 	return 0;
 }
 
@@ -380,13 +401,8 @@ story_end(struct story *s)
 	if (s->seg == NULL)
 		return 0;
 	if (s->named) {
-		rc = shmkit_seg_unlink(s->seg);
-		if (rc < 0) {
-			cli_error(DEMO_CMD, s->address, rc);
+		if (demo_removed(s->address, shmkit_seg_unlink(s->seg)) < 0)
 			ret = -1;
-		} else {
-			printf("Removed %s.\n", s->address);
-		}
 		s->named = 0;
 	}
 	rc = shmkit_seg_close(s->seg);

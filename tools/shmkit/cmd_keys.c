@@ -41,6 +41,8 @@ struct keys_ctx {
 };
 
 enum { OPT_NO_MLOCK = 0x100 };
+/* From next_opt(): the subcommand returns; getopt_long never gives it. */
+enum { OPT_STOP = -2 };
 
 static void
 keys_usage(void)
@@ -153,6 +155,38 @@ common_opt(struct keys_ctx *ctx, int c, char **argv, void (*usage)(void),
 	default:
 		return -1;
 	}
+}
+
+/* getopt_long() for a subcommand with the common options handled: the
+ * next option of the subcommand's own, -1 at the end, OPT_STOP when the
+ * subcommand must return *status (see common_opt()). */
+static int
+next_opt(struct keys_ctx *ctx, int argc, char **argv, const char *optstring,
+	 const struct option *longopts, void (*usage)(void), int *status)
+{
+	int c, rc;
+
+	*status = CLI_EXIT_OK;
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		rc = common_opt(ctx, c, argv, usage, status);
+		if (rc > 0)
+			return OPT_STOP;
+		if (rc < 0)
+			return c;
+	}
+	return -1;
+}
+
+/* Reports that no record holds (CLIENT, SERVER) = argv[optind], +1. */
+static int
+no_key_error(const struct keys_ctx *ctx, char **argv)
+{
+	char c1[4 * SHMKIT_KEYS_ID_MAX + 1], c2[4 * SHMKIT_KEYS_ID_MAX + 1];
+
+	cli_errorf(ctx->cmd, "%s: no key for client '%s', server '%s'",
+		   ctx->address, fmt_escape(argv[optind], c1, sizeof(c1)),
+		   fmt_escape(argv[optind + 1], c2, sizeof(c2)));
+	return CLI_EXIT_FAIL;
 }
 
 /* 1..12 bytes, as the store takes them; a usage error otherwise. */
@@ -296,14 +330,11 @@ keys_init(struct keys_ctx *ctx, int argc, char **argv)
 
 	if (exact_long_names(ctx->cmd, argc, argv, longopts) != 0)
 		return CLI_EXIT_USAGE;
-	while ((c = getopt_long(argc, argv, ":a:c:m:h", longopts, NULL)) !=
-	       -1) {
-		rc = common_opt(ctx, c, argv, init_usage, &status);
-		if (rc > 0)
-			return status;
-		if (rc == 0)
-			continue;
+	while ((c = next_opt(ctx, argc, argv, ":a:c:m:h", longopts, init_usage,
+			      &status)) != -1) {
 		switch (c) {
+		case OPT_STOP:
+			return status;
 		case 'c':
 			capacity = parse_capacity(optarg);
 			if (capacity < 0)
@@ -404,14 +435,11 @@ keys_put(struct keys_ctx *ctx, int argc, char **argv)
 
 	if (exact_long_names(ctx->cmd, argc, argv, longopts) != 0)
 		return CLI_EXIT_USAGE;
-	while ((c = getopt_long(argc, argv, ":a:k:f:xh", longopts, NULL)) !=
-	       -1) {
-		rc = common_opt(ctx, c, argv, put_usage, &status);
-		if (rc > 0)
-			return status;
-		if (rc == 0)
-			continue;
+	while ((c = next_opt(ctx, argc, argv, ":a:k:f:xh", longopts, put_usage,
+			      &status)) != -1) {
 		switch (c) {
+		case OPT_STOP:
+			return status;
 		case 'k':
 			key_id = parse_key_id(optarg);
 			/* Not quoted, like every argument of put that a
@@ -495,13 +523,11 @@ keys_get(struct keys_ctx *ctx, int argc, char **argv)
 
 	if (exact_long_names(ctx->cmd, argc, argv, longopts) != 0)
 		return CLI_EXIT_USAGE;
-	while ((c = getopt_long(argc, argv, ":a:rh", longopts, NULL)) != -1) {
-		rc = common_opt(ctx, c, argv, get_usage, &status);
-		if (rc > 0)
-			return status;
-		if (rc == 0)
-			continue;
+	while ((c = next_opt(ctx, argc, argv, ":a:rh", longopts, get_usage,
+			      &status)) != -1) {
 		switch (c) {
+		case OPT_STOP:
+			return status;
 		case 'R':
 			show = 1;
 			break;
@@ -525,10 +551,7 @@ keys_get(struct keys_ctx *ctx, int argc, char **argv)
 	rc = shmkit_keys_get(ks, argv[optind], argv[optind + 1], &buf.rec);
 	shmkit_keys_close(ks);
 	if (rc == -ENOENT) {
-		cli_errorf(ctx->cmd, "%s: no key for client '%s', server '%s'",
-			   ctx->address, fmt_escape(argv[optind], t, sizeof(t)),
-			   fmt_escape(argv[optind + 1], esc, sizeof(esc)));
-		rc = CLI_EXIT_FAIL;
+		rc = no_key_error(ctx, argv);
 	} else if (rc < 0) {
 		rc = store_error(ctx, rc);
 	} else if (raw) {
@@ -587,20 +610,17 @@ keys_change(struct keys_ctx *ctx, int argc, char **argv, int revoke)
 		COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	char c1[4 * SHMKIT_KEYS_ID_MAX + 1], c2[4 * SHMKIT_KEYS_ID_MAX + 1];
 	shmkit_keys_t *ks;
 	int c, rc, status;
 
 	if (exact_long_names(ctx->cmd, argc, argv, longopts) != 0)
 		return CLI_EXIT_USAGE;
-	while ((c = getopt_long(argc, argv, ":a:h", longopts, NULL)) != -1) {
-		rc = common_opt(ctx, c, argv, revoke ? revoke_usage : del_usage,
-				&status);
-		if (rc > 0)
-			return status;
-		if (rc < 0)
-			return cli_getopt_error(ctx->cmd, '?', argv);
-	}
+	c = next_opt(ctx, argc, argv, ":a:h", longopts,
+		     revoke ? revoke_usage : del_usage, &status);
+	if (c == OPT_STOP)
+		return status;
+	if (c != -1)
+		return cli_getopt_error(ctx->cmd, '?', argv);
 	rc = pair_operands(ctx, argc, argv);
 	if (rc != 0)
 		return rc;
@@ -609,12 +629,8 @@ keys_change(struct keys_ctx *ctx, int argc, char **argv, int revoke)
 	rc = revoke ? shmkit_keys_revoke(ks, argv[optind], argv[optind + 1]) :
 		      shmkit_keys_del(ks, argv[optind], argv[optind + 1]);
 	shmkit_keys_close(ks);
-	if (rc == -ENOENT) {
-		cli_errorf(ctx->cmd, "%s: no key for client '%s', server '%s'",
-			   ctx->address, fmt_escape(argv[optind], c1, sizeof(c1)),
-			   fmt_escape(argv[optind + 1], c2, sizeof(c2)));
-		return CLI_EXIT_FAIL;
-	}
+	if (rc == -ENOENT)
+		return no_key_error(ctx, argv);
 	if (rc < 0)
 		return store_error(ctx, rc);
 	if (rc == 1)
@@ -704,14 +720,11 @@ keys_ls(struct keys_ctx *ctx, int argc, char **argv)
 
 	if (exact_long_names(ctx->cmd, argc, argv, longopts) != 0)
 		return CLI_EXIT_USAGE;
-	while ((c = getopt_long(argc, argv, ":a:Jrnh", longopts, NULL)) !=
-	       -1) {
-		rc = common_opt(ctx, c, argv, ls_usage, &status);
-		if (rc > 0)
-			return status;
-		if (rc == 0)
-			continue;
+	while ((c = next_opt(ctx, argc, argv, ":a:Jrnh", longopts, ls_usage,
+			      &status)) != -1) {
 		switch (c) {
+		case OPT_STOP:
+			return status;
 		case 'J':
 			json = 1;
 			break;

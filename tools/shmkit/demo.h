@@ -67,6 +67,19 @@ void demo_stop_peer(pid_t *peer);
  */
 int demo_reap_peer(const struct demo *d, pid_t *peer, const char *object);
 
+/*
+ * Wait up to d->timeout_ms for *peer to end, its wait status into
+ * *status, then set *peer to -1. Returns 0, or -1 on a signal or after
+ * reporting "OBJECT: peer PID did not VERB within N ms" or a failed
+ * waitpid (leaving *peer running for the caller to stop).
+ */
+int demo_wait_peer(const struct demo *d, pid_t *peer, const char *object,
+		   const char *verb, int *status);
+
+/* Report removing address, which returned rc: "Removed ADDRESS." and 0,
+ * or -1 after reporting the error. */
+int demo_removed(const char *address, int rc);
+
 /* Sections after the segment ones: 0 when the story went as told, -1
  * after reporting what failed; either way nothing they made is left. */
 int demo_lock(const struct demo *d);

@@ -296,26 +296,11 @@ stream(const struct demo *d, shmkit_chan_t *ch, const char *address,
 static int
 await_suicide(const struct demo *d, const char *address, pid_t *peer)
 {
-	long deadline = demo_now_ms() + d->timeout_ms;
 	char how[96];
 	int status;
-	pid_t r;
 
-	for (;;) {
-		r = waitpid(*peer, &status, WNOHANG);
-		if (r == *peer)
-			break;
-		if (demo_signal)
-			return -1;
-		if (demo_now_ms() >= deadline) {
-			cli_errorf(DEMO_CMD,
-				   "%s: peer %d did not die within %ld ms",
-				   address, (int)*peer, d->timeout_ms);
-			return -1;
-		}
-		demo_sleep_ms(1);
-	}
-	*peer = -1;
+	if (demo_wait_peer(d, peer, address, "die", &status) < 0)
+		return -1;
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
 		demo_describe_status(how, sizeof(how), status);
 		cli_errorf(DEMO_CMD, "%s: the peer %s instead of dying",
@@ -412,13 +397,8 @@ demo_chan(const struct demo *d)
 out:
 	demo_stop_peer(&peer);
 	shmkit_chan_close(ch);
-	rc = shmkit_seg_unlink_address(address);
-	if (rc < 0) {
-		cli_error(DEMO_CMD, address, rc);
+	if (demo_removed(address, shmkit_seg_unlink_address(address)) < 0)
 		ret = -1;
-	} else {
-		printf("Removed %s.\n", address);
-	}
 	return ret;
 }
 

@@ -210,12 +210,7 @@ demo_keys(const struct demo *d)
 	ret = 0;
 out:
 	shmkit_keys_close(ks);
-	rc = shmkit_seg_unlink_address(address);
-	if (rc < 0) {
-		cli_error(DEMO_CMD, address, rc);
+	if (demo_removed(address, shmkit_seg_unlink_address(address)) < 0)
 		ret = -1;
-	} else {
-		printf("Removed %s.\n", address);
-	}
 	return ret;
 }

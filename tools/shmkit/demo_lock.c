@@ -348,13 +348,8 @@ out:
 			ret = -1;
 		}
 	}
-	rc = shmkit_seg_unlink(seg);
-	if (rc < 0) {
-		cli_error(DEMO_CMD, address, rc);
+	if (demo_removed(address, shmkit_seg_unlink(seg)) < 0)
 		ret = -1;
-	} else {
-		printf("Removed %s.\n", address);
-	}
 	shmkit_seg_close(seg);
 	return ret;
 }

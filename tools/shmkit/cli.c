@@ -107,3 +107,20 @@ cli_parse_uint(const char *cmd, const char *option, const char *text, long max)
 	}
 	return v;
 }
+
+long
+cli_parse_mode(const char *cmd, const char *text)
+{
+	char *end;
+	long mode;
+
+	errno = 0;
+	mode = strtol(text, &end, 8);
+	if (errno != 0 || *end != '\0' || end == text || mode <= 0 ||
+	    mode > 0777) {
+		cli_usage_error(cmd, "invalid mode: '%s' (octal, 1-0777)",
+				text);
+		return -1;
+	}
+	return mode;
+}

@@ -71,6 +71,13 @@ int cli_getopt_error(const char *cmd, int c, char **argv);
 long cli_parse_uint(const char *cmd, const char *option, const char *text,
 		    long max);
 
+/*
+ * cli_parse_mode - parse a --mode value TEXT (octal permission bits,
+ * 1..0777: mode 0 would lock out even the owner); on failure report a
+ * usage error and return -1.
+ */
+long cli_parse_mode(const char *cmd, const char *text);
+
 /* Subcommands, one per row of cli_commands[] (cmd_<name>.c). */
 int cmd_bench(int argc, char **argv);
 int cmd_cat(int argc, char **argv);

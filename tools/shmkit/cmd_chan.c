@@ -287,7 +287,6 @@ chan_create(int argc, char **argv)
 	unsigned long long v = 0;
 	shmkit_addr_t addr;
 	const char *address;
-	char *end;
 	long mode;
 	int c, rc;
 
@@ -323,15 +322,9 @@ chan_create(int argc, char **argv)
 			opts.peers = (unsigned)v;
 			break;
 		case 'm':
-			errno = 0;
-			mode = strtol(optarg, &end, 8);
-			/* Mode 0 would lock out even the owner. */
-			if (errno || *end || end == optarg || mode <= 0 ||
-			    mode > 0777)
-				return cli_usage_error(cmd,
-						       "invalid mode: '%s' "
-						       "(octal, 1-0777)",
-						       optarg);
+			mode = cli_parse_mode(cmd, optarg);
+			if (mode < 0)
+				return CLI_EXIT_USAGE;
 			opts.mode = (mode_t)mode;
 			break;
 		case 'h':

@@ -325,7 +325,6 @@ keys_init(struct keys_ctx *ctx, int argc, char **argv)
 	};
 	long capacity = DEFAULT_CAPACITY, mode = 0600;
 	shmkit_keys_t *ks;
-	char *end;
 	int c, rc, status;
 
 	if (exact_long_names(ctx->cmd, argc, argv, longopts) != 0)
@@ -346,14 +345,9 @@ keys_init(struct keys_ctx *ctx, int argc, char **argv)
 					(unsigned long)SHMKIT_KEYS_CAPACITY_MAX);
 			break;
 		case 'm':
-			errno = 0;
-			mode = strtol(optarg, &end, 8);
-			if (errno || *end || end == optarg || mode <= 0 ||
-			    mode > 0777)
-				return cli_usage_error(ctx->cmd,
-						       "invalid mode: '%s' "
-						       "(octal, 1-0777)",
-						       optarg);
+			mode = cli_parse_mode(ctx->cmd, optarg);
+			if (mode < 0)
+				return CLI_EXIT_USAGE;
 			break;
 		default:
 			return cli_getopt_error(ctx->cmd, '?', argv);

@@ -73,7 +73,6 @@ cmd_mk(int argc, char **argv)
 	unsigned long long size = 0;
 	shmkit_seg_t *seg;
 	int c, rc, excl = 0, have_size = 0;
-	char *end;
 	long mode;
 
 	while ((c = getopt_long(argc, argv, ":s:m:xh", longopts, NULL)) != -1) {
@@ -85,14 +84,9 @@ cmd_mk(int argc, char **argv)
 			have_size = 1;
 			break;
 		case 'm':
-			errno = 0;
-			mode = strtol(optarg, &end, 8);
-			/* Mode 0 would lock out even the owner. */
-			if (errno || *end || end == optarg || mode <= 0 ||
-			    mode > 0777)
-				return cli_usage_error(
-					"mk", "invalid mode: '%s' (octal, 1-0777)",
-					optarg);
+			mode = cli_parse_mode("mk", optarg);
+			if (mode < 0)
+				return CLI_EXIT_USAGE;
 			opts.mode = (mode_t)mode;
 			break;
 		case 'x':

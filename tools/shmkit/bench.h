@@ -252,7 +252,8 @@ int bench_plot_check(void);
 int bench_plot(const char *file, const struct bench_opts *o,
 	       const struct bench_machine *mc, const struct bench_result *r,
 	       size_t n);
-/* "4K", "1M", "64": a size as the table shows it. */
+/* "4K", "1M", "64": a size as the table shows it; any size_t fits. */
+#define BENCH_SIZE_STR 24
 void bench_fmt_size(char *buf, size_t len, size_t size);
 
 #endif /* SHMKIT_BENCH_H */

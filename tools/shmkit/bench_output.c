@@ -145,7 +145,8 @@ print_table(FILE *f, const struct bench_opts *o,
 	    const struct bench_machine *mc, const struct bench_result *r,
 	    size_t n, const struct bench_sync_result *sr, size_t ns)
 {
-	char sz[16], l[BENCH_NLAT][16], mr[16], br[16], a[16], b[16], t[16];
+	char sz[BENCH_SIZE_STR], l[BENCH_NLAT][16], mr[16], br[16], a[16], b[16];
+	char t[16];
 	size_t i;
 	int k;
 
@@ -514,7 +515,7 @@ bench_plot(const char *file, const struct bench_opts *o,
 	   size_t n)
 {
 	const char *tmp = getenv("TMPDIR"), *names[64];
-	char dpath[PATH_MAX], spath[PATH_MAX], title[512], sz[16];
+	char dpath[PATH_MAX], spath[PATH_MAX], title[512], sz[BENCH_SIZE_STR];
 	int png, dfd = -1, sfd = -1, blocks, panel, b, rc = 0;
 	FILE *d = NULL, *s = NULL;
 

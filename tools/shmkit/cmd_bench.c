@@ -314,7 +314,7 @@ static void
 progress(int mode, size_t done, size_t total, const struct bench_mech *m,
 	 size_t size)
 {
-	char sz[16];
+	char sz[BENCH_SIZE_STR];
 
 	if (mode == 0)
 		return;
@@ -552,7 +552,7 @@ cmd_bench(int argc, char **argv)
 	}
 	ratios(res, nres);
 	for (i = 0; i < nres; i++) {
-		char sz[16];
+		char sz[BENCH_SIZE_STR];
 
 		if (res[i].status != BENCH_FAILED)
 			continue;

@@ -8,6 +8,7 @@
  * in threads never seeing a torn value. Several processes at once are in
  * table_proc_test.c.
  */
+#include <limits.h>
 #include <linux/capability.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -227,6 +228,22 @@ test_bad_arguments(void)
 	SHMKIT_ASSERT_ERR(shmkit_table_put(t, k, NULL), -EINVAL);
 	SHMKIT_ASSERT_ERR(shmkit_table_get(NULL, k, v), -EINVAL);
 	SHMKIT_ASSERT_ERR(shmkit_table_get(t, NULL, v), -EINVAL);
+	{
+		int res[1] = {7};
+
+		SHMKIT_ASSERT_ERR(shmkit_table_get_many(NULL, 1, k, v, res),
+				  -EINVAL);
+		SHMKIT_ASSERT_ERR(shmkit_table_get_many(t, 1, NULL, v, res),
+				  -EINVAL);
+		SHMKIT_ASSERT_ERR(shmkit_table_get_many(t, 1, k, v, NULL),
+				  -EINVAL);
+		SHMKIT_ASSERT_ERR(shmkit_table_get_many(t, (size_t)INT_MAX + 1,
+							k, v, res),
+				  -EINVAL);
+		SHMKIT_ASSERT_EQ(res[0], 7);
+		SHMKIT_ASSERT_EQ(shmkit_table_get_many(t, 0, NULL, NULL, NULL),
+				 0);
+	}
 	SHMKIT_ASSERT_ERR(shmkit_table_del(NULL, k), -EINVAL);
 	SHMKIT_ASSERT_ERR(shmkit_table_del(t, NULL), -EINVAL);
 	SHMKIT_ASSERT_ERR(shmkit_table_count(NULL), -EINVAL);
@@ -594,6 +611,81 @@ test_degenerate_hash_stays_correct(void)
 	destroy(t, addr);
 }
 
+/*
+ * get_many gives each key what get gives it, for batches shorter and
+ * longer than its window, keys of odd sizes, records longer than a
+ * cache line (whose values it prefetches), no value at all, presence
+ * tests, and a degenerate hash whose probes run far past the slots it
+ * prefetched.
+ */
+static void
+get_many_matches_get(size_t ks, size_t vs, int degenerate)
+{
+	static const size_t counts[] = {0, 1, 7, 8, 9, 16, 17, 40, 301};
+	const char *addr = fresh("posix");
+	shmkit_table_t *t = make(addr, 300, ks, vs, 0);
+	size_t c, i, n;
+	unsigned char *keys, *vals, *one;
+	int *res, rc, found;
+	uint64_t x;
+
+	if (degenerate)
+		shmkit__table_test_hash_mask(t, 0);
+	keys = calloc(301, ks);
+	vals = calloc(301, vs + 1);
+	one = calloc(1, vs + 1);
+	res = calloc(301, sizeof(*res));
+	SHMKIT_ASSERT(keys && vals && one && res);
+	/* Even numbers present, with a value made of the key's number. */
+	for (x = 0; x < 300; x += 2) {
+		key_of(keys, ks, x);
+		memset(vals, (int)(x & 0xff), vs);
+		SHMKIT_ASSERT_EQ(shmkit_table_put(t, keys, vs ? vals : NULL),
+				 0);
+	}
+	for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		n = counts[c];
+		for (i = 0; i < n; i++)
+			key_of(keys + i * ks, ks, (i * 7 + c) % 300);
+		memset(vals, 0xee, 301 * vs);
+		memset(res, 0x55, 301 * sizeof(*res));
+		found = shmkit_table_get_many(t, n, keys, vs ? vals : NULL,
+					      res);
+		SHMKIT_ASSERT(found >= 0);
+		for (i = 0; i < n; i++) {
+			rc = shmkit_table_get(t, keys + i * ks, one);
+			SHMKIT_ASSERT_EQ(res[i], rc);
+			found -= rc == 0;
+			if (rc == 0 && vs > 0)
+				SHMKIT_ASSERT(memcmp(vals + i * vs, one, vs) ==
+					      0);
+		}
+		SHMKIT_ASSERT_EQ(found, 0);
+		/* Presence only. */
+		found = shmkit_table_get_many(t, n, keys, NULL, res);
+		for (i = 0; i < n; i++)
+			found -= shmkit_table_get(t, keys + i * ks, NULL) == 0;
+		SHMKIT_ASSERT_EQ(found, 0);
+	}
+	free(keys);
+	free(vals);
+	free(one);
+	free(res);
+	destroy(t, addr);
+}
+
+static void
+test_get_many_matches_get(void)
+{
+	get_many_matches_get(8, 8, 0);
+	get_many_matches_get(5, 0, 0);
+	get_many_matches_get(24, 160, 0);  /* slots of 6 lines */
+	get_many_matches_get(17, 1000, 0); /* a value over many lines */
+	get_many_matches_get(SHMKIT_TABLE_KEY_MAX, 3, 0);
+	get_many_matches_get(8, 8, 1);
+	get_many_matches_get(24, 160, 1);
+}
+
 /* Is the 8-byte pattern p (repeated n times) anywhere in mem? */
 static int
 contains(const unsigned char *mem, size_t len, unsigned char c, size_t n)
@@ -849,6 +941,12 @@ test_corrupt_fields_give_ecorrupt(void)
 	mp = p->max_probe;
 	p->max_probe = p->slots + 1;
 	SHMKIT_ASSERT_ERR(shmkit_table_get(t, &k, &v), SHMKIT_ECORRUPT);
+	{
+		int res = 1;
+
+		SHMKIT_ASSERT_ERR(shmkit_table_get_many(t, 1, &k, &v, &res),
+				  SHMKIT_ECORRUPT);
+	}
 	SHMKIT_ASSERT_ERR(shmkit_table_put(t, &k, &v), SHMKIT_ECORRUPT);
 	SHMKIT_ASSERT_ERR(shmkit_table_del(t, &k), SHMKIT_ECORRUPT);
 	{
@@ -871,6 +969,15 @@ test_corrupt_fields_give_ecorrupt(void)
 	}
 	k = 3;
 	SHMKIT_ASSERT_ERR(shmkit_table_get(t, &k, &v), SHMKIT_ECORRUPT);
+	{
+		uint64_t ks[2] = {3, 4}, vs[2];
+		int res[2] = {0, 0};
+
+		/* Each key gets its own verdict; the call still counts. */
+		SHMKIT_ASSERT_EQ(shmkit_table_get_many(t, 2, ks, vs, res), 0);
+		SHMKIT_ASSERT_ERR(res[0], SHMKIT_ECORRUPT);
+		SHMKIT_ASSERT_ERR(res[1], SHMKIT_ECORRUPT);
+	}
 	SHMKIT_ASSERT_ERR(shmkit_table_put(t, &k, &v), SHMKIT_ECORRUPT);
 	cur = 0;
 	SHMKIT_ASSERT_ERR(shmkit_table_next(t, &cur, &k, &v), SHMKIT_ECORRUPT);
@@ -1060,7 +1167,26 @@ reader_thread(void *arg)
 
 	while (!atomic_load(&c->stop)) {
 		k = (k + 1) % TKEYS;
-		rc = shmkit_table_get(c->t, &k, &v);
+		if (k % 2 == 0) {
+			rc = shmkit_table_get(c->t, &k, &v);
+		} else {
+			/* Batched, with a key twice and one never put; a
+			 * writer may change k between the two lookups. */
+			uint64_t ks[3] = {k, TKEYS + 1, k};
+			struct rec vs[3];
+			int res[3], j;
+
+			rc = shmkit_table_get_many(c->t, 3, ks, vs, res);
+			if (rc < 0 || res[1] != -ENOENT ||
+			    rc != (res[0] == 0) + (res[2] == 0))
+				atomic_store(&c->bad, 3);
+			for (j = 0; j < 3; j += 2)
+				if (res[j] == 0 && (!rec_whole(&vs[j]) ||
+						    vs[j].w[0] % TKEYS != k))
+					atomic_store(&c->bad, 4);
+			rc = res[0];
+			v = vs[0];
+		}
 		if (rc == 0) {
 			if (!rec_whole(&v) || v.w[0] % TKEYS != k)
 				atomic_store(&c->bad, 1);
@@ -1313,6 +1439,7 @@ SHMKIT_TESTS = {
 	{"kinds_versions_and_segments", test_kinds_versions_and_segments},
 	{"tombstone_reuse_stays_bounded", test_tombstone_reuse_stays_bounded},
 	{"many_colliding_keys", test_many_colliding_keys},
+	{"get_many_matches_get", test_get_many_matches_get},
 	{"degenerate_hash_stays_correct", test_degenerate_hash_stays_correct},
 	{"secure_zeroises_and_locks", test_secure_zeroises_and_locks},
 	{"plain_mode_keeps_old_bytes", test_plain_mode_keeps_old_bytes},

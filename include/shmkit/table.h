@@ -135,6 +135,21 @@ SHMKIT_API int shmkit_table_put(shmkit_table_t *t, const void *key,
 SHMKIT_API int shmkit_table_get(shmkit_table_t *t, const void *key,
 				void *value);
 
+/*
+ * shmkit_table_get_many - look up n keys at once: keys holds n keys of
+ * key_size bytes back to back, values room for n values of value_size
+ * bytes (NULL to test presence only), results n ints, each set to what
+ * shmkit_table_get() would have returned for that key (0, -ENOENT,
+ * -EAGAIN or SHMKIT_ECORRUPT). Each lookup is as shmkit_table_get()'s;
+ * batching lets the misses of many keys overlap, so a table far larger
+ * than the caches answers several times faster per key. Returns how many
+ * keys were found (>= 0). Errors: -EINVAL (also n > INT_MAX),
+ * SHMKIT_ECORRUPT (then results are unspecified).
+ */
+SHMKIT_API int shmkit_table_get_many(shmkit_table_t *t, size_t n,
+				     const void *keys, void *values,
+				     int *results);
+
 /* shmkit_table_del - remove key. Errors: -ENOENT, -EINVAL, -EROFS,
  * SHMKIT_ECORRUPT (as for put). */
 SHMKIT_API int shmkit_table_del(shmkit_table_t *t, const void *key);

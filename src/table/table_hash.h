@@ -118,4 +118,17 @@ table_key_words(const shmkit_table_t *t, const void *key, uint64_t *k)
 	return (v0 ^ v1 ^ v2 ^ v3) & t->hash_mask;
 }
 
+/* The key padded into words, as table_key_words() gives it, unhashed. */
+static inline void
+table_pad_key(const shmkit_table_t *t, const void *key, uint64_t *k)
+{
+	size_t n = t->key_size / 8, tail = t->key_size % 8;
+
+	memcpy(k, key, 8 * n);
+	if (tail > 0) {
+		k[n] = 0;
+		memcpy(&k[n], (const unsigned char *)key + 8 * n, tail);
+	}
+}
+
 #endif /* SHMKIT_TABLE_HASH_H */

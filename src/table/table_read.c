@@ -13,6 +13,7 @@
  * second with -EAGAIN rather than spin for ever.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -116,29 +117,123 @@ probe_slot(const shmkit_table_t *t, size_t i, const uint64_t *k, void *value)
 	}
 }
 
-SHMKIT_API int
-shmkit_table_get(shmkit_table_t *t, const void *key, void *value)
+/*
+ * Look for the padded key k, whose hash is h, probing at most mp slots:
+ * 0 found (value copied), -ENOENT, or an error. mp was checked against
+ * the slot count.
+ */
+static inline int
+lookup(const shmkit_table_t *t, uint64_t h, const uint64_t *k, uint64_t mp,
+       void *value)
 {
-	uint64_t k[SHMKIT_TABLE_KEY_MAX / 8];
-	uint64_t h, mp, d;
-	size_t mask;
+	size_t mask = t->nslots - 1;
+	uint64_t d;
 	int rc;
 
-	if (t == NULL || key == NULL)
-		return -EINVAL;
-	h = table_key_words(t, key, k);
-	/* Relaxed: a stale bound can only miss a record whose insert runs
-	 * concurrently with this lookup. */
-	mp = atomic_load_explicit(&t->params->max_probe, memory_order_relaxed);
-	if (mp > t->nslots)
-		return SHMKIT_ECORRUPT;
-	mask = t->nslots - 1;
 	for (d = 0; d < mp; d++) {
 		rc = probe_slot(t, (size_t)(h + d) & mask, k, value);
 		if (rc != 0)
 			return rc > 0 ? 0 : rc;
 	}
 	return -ENOENT;
+}
+
+/* The probe bound every lookup of one call uses, or SHMKIT_ECORRUPT. */
+static inline int
+probe_bound(const shmkit_table_t *t, uint64_t *mp)
+{
+	/* Relaxed: a stale bound can only miss a record whose insert runs
+	 * concurrently with this lookup. */
+	*mp = atomic_load_explicit(&t->params->max_probe, memory_order_relaxed);
+	return *mp > t->nslots ? SHMKIT_ECORRUPT : 0;
+}
+
+SHMKIT_API int
+shmkit_table_get(shmkit_table_t *t, const void *key, void *value)
+{
+	uint64_t k[SHMKIT_TABLE_KEY_MAX / 8];
+	uint64_t h, mp;
+	int rc;
+
+	if (t == NULL || key == NULL)
+		return -EINVAL;
+	h = table_key_words(t, key, k);
+	rc = probe_bound(t, &mp);
+	if (rc < 0)
+		return rc;
+	return lookup(t, h, k, mp, value);
+}
+
+/*
+ * A batched lookup works on a window of keys: it hashes key i + AHEAD
+ * and prefetches its home slot, prefetches the live value of key
+ * i + AHEAD / 2 when records are longer than a line, and probes key i.
+ * AHEAD keys' worth of hashing covers a trip to memory, so each probe
+ * finds its lines arrived while the misses of the whole window were in
+ * flight together; the window is small enough that they are still in L1.
+ */
+#define AHEAD 16
+#define RING  32 /* a power of two above AHEAD: hashes in the window */
+
+/* Start fetching the lines of slot i's live value that do not share the
+ * control word's line (slots longer than a line start on one). */
+static inline void
+prefetch_value(const shmkit_table_t *t, size_t i)
+{
+	const unsigned char *line = table_slot(t, i) + 64, *v, *end;
+	uint64_t c;
+
+	/* Relaxed: only a hint; probe_slot() reads it again properly. */
+	c = atomic_load_explicit(table_ctl(t, i), memory_order_relaxed);
+	v = (const unsigned char *)table_val(t, i, SLOT_SEL(c));
+	end = v + 8 * t->val_words;
+	for (; line < end; line += 64)
+		if (line + 64 > v)
+			__builtin_prefetch(line, 0, 3);
+}
+
+SHMKIT_API int
+shmkit_table_get_many(shmkit_table_t *t, size_t n, const void *keys,
+		      void *values, int *results)
+{
+	uint64_t k[SHMKIT_TABLE_KEY_MAX / 8], h[RING], mp;
+	const unsigned char *kp = keys;
+	unsigned char *vp = values;
+	int long_slots, rc, found = 0;
+	size_t i, j, mask;
+
+	if (t == NULL || n > INT_MAX ||
+	    (n > 0 && (keys == NULL || results == NULL)))
+		return -EINVAL;
+	rc = probe_bound(t, &mp);
+	if (rc < 0)
+		return rc;
+	mask = t->nslots - 1;
+	long_slots = vp != NULL && t->stride > 64;
+	for (i = 0; i < n + AHEAD; i++) {
+		if (i < n) {
+			h[i % RING] =
+				table_key_words(t, kp + i * t->key_size, k);
+			__builtin_prefetch(
+				table_slot(t, (size_t)h[i % RING] & mask), 0,
+				3);
+			__builtin_prefetch(
+				table_slot(t, (size_t)(h[i % RING] + 1) & mask),
+				0, 3);
+		}
+		j = i - AHEAD / 2;
+		if (long_slots && i >= AHEAD / 2 && j < n)
+			prefetch_value(t, (size_t)h[j % RING] & mask);
+		if (i < AHEAD)
+			continue;
+		j = i - AHEAD;
+		table_pad_key(t, kp + j * t->key_size, k);
+		rc = lookup(t, h[j % RING], k, mp,
+			    vp == NULL ? NULL : vp + j * t->value_size);
+		results[j] = rc;
+		found += rc == 0;
+	}
+	return found;
 }
 
 SHMKIT_API int

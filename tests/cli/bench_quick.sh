@@ -52,7 +52,11 @@ for r in doc["results"]:
         bad.append("%s %d: percentiles out of order: %s" % (m, r["size"], seq))
     if not r["msgs_per_s"] or r["msgs_per_s"] <= 0:
         bad.append("%s %d: messages/s <= 0" % (m, r["size"]))
-    if r["size"] > 0 and m not in ("floor",) and not (r["bytes_per_s"] or 0) > 0:
+    # Copying rows have a bandwidth; zero-copy channel rows copy nothing.
+    if m.startswith("chan-"):
+        if r["bytes_per_s"] is not None:
+            bad.append("%s %d: zero-copy row with bytes/s" % (m, r["size"]))
+    elif r["size"] > 0 and m not in ("floor",) and not (r["bytes_per_s"] or 0) > 0:
         bad.append("%s %d: bytes/s <= 0" % (m, r["size"]))
 # The synchronisation comparisons (mutex, event) are their own section.
 for r in doc["sync"]:

@@ -30,6 +30,9 @@
 /* How a mechanism relates to the message sizes the user asked for. */
 enum bench_kind {
 	BENCH_PAYLOAD, /* carries any size up to its limit */
+	BENCH_ZEROCOPY, /* as PAYLOAD, but hands messages over in place:
+			 * only stamps are written and read, so it has no
+			 * copy bandwidth (bytes/s) to show */
 	BENCH_TOKEN,   /* carries no payload: one row, size 0 */
 	BENCH_FLOOR,   /* one cache line: one row, size 64 */
 	BENCH_LOCAL,   /* memcpy in one process: the bandwidth ceiling */

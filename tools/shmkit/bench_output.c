@@ -154,7 +154,9 @@ print_table(FILE *f, const struct bench_opts *o,
 	settings_line(f, "# ", o);
 	fprintf(f, "# x floor, x pipe: p50 latency as a multiple of floor's "
 		"and of pipe's at the same size;\n# tput/pipe: messages per "
-		"second as a multiple of pipe's\n");
+		"second as a multiple of pipe's; bytes/s: bytes copied per\n"
+		"# second, '-' for zero-copy rows (chan-*), which hand "
+		"messages over in place\n");
 	fprintf(f, "%-19s %5s %8s %8s %8s %8s %8s %9s %11s %8s %8s %9s\n",
 		"MECHANISM", "SIZE", "P50", "P90", "P99", "P99.9", "MAX",
 		"MSG/S", "BYTES/S", "x FLOOR", "x PIPE", "TPUT/PIPE");
@@ -458,7 +460,8 @@ gp_str(FILE *f, const char *s)
 	fputc('\'', f);
 }
 
-/* One data block per mechanism with a plottable row: "size p50 bytes/s".
+/* One data block per mechanism with a plottable row: "size p50 bytes/s"
+ * (NaN when the row has no bytes/s).
  * Size-0 rows (no payload) cannot sit on a log axis and are left out. */
 static int
 write_data(FILE *d, const struct bench_result *r, size_t n,
@@ -474,9 +477,14 @@ write_data(FILE *d, const struct bench_result *r, size_t n,
 		for (j = i; j < n && r[j].mech == r[i].mech; j++) {
 			if (r[j].status != BENCH_OK || r[j].size == 0)
 				continue;
-			fprintf(d, "%zu %.6g %.6g\n", r[j].size,
-				r[j].lat[BENCH_P50], r[j].msgs *
-				(double)(r[j].size));
+			/* NaN: gnuplot leaves the point out of the
+			 * bandwidth plot (zero-copy rows have none). */
+			if (r[j].bytes > 0)
+				fprintf(d, "%zu %.6g %.6g\n", r[j].size,
+					r[j].lat[BENCH_P50], r[j].bytes);
+			else
+				fprintf(d, "%zu %.6g NaN\n", r[j].size,
+					r[j].lat[BENCH_P50]);
 			rows++;
 		}
 		if (rows > 0) {

@@ -60,24 +60,24 @@ const struct bench_mech bench_mechs[] = {
 		       "(blocking)", BENCH_PAYLOAD, &bench_shm_ops,
 	  SHMKIT_BACKEND_POSIX | SHM_FUTEX },
 	{ "chan-sysv", "shmkit SPSC channels, System V segments, zero-copy, "
-		       "busy-poll", BENCH_PAYLOAD, &bench_chan_ops,
+		       "busy-poll", BENCH_ZEROCOPY, &bench_chan_ops,
 	  SHMKIT_BACKEND_SYSV },
 	{ "chan-posix", "shmkit SPSC channels, POSIX segments, zero-copy, "
-			"busy-poll", BENCH_PAYLOAD, &bench_chan_ops,
+			"busy-poll", BENCH_ZEROCOPY, &bench_chan_ops,
 	  SHMKIT_BACKEND_POSIX },
 	{ "chan-file", "shmkit SPSC channels, file segments ($TMPDIR), "
-		       "zero-copy, busy-poll", BENCH_PAYLOAD, &bench_chan_ops,
+		       "zero-copy, busy-poll", BENCH_ZEROCOPY, &bench_chan_ops,
 	  SHMKIT_BACKEND_FILE },
 	{ "chan-memfd", "shmkit SPSC channels, memfd segments, zero-copy, "
-			"busy-poll", BENCH_PAYLOAD, &bench_chan_ops,
+			"busy-poll", BENCH_ZEROCOPY, &bench_chan_ops,
 	  SHMKIT_BACKEND_MEMFD },
 	{ "chan-posix-adaptive", "shmkit SPSC channels, POSIX segments, "
 				 "zero-copy, spin then sleep (adaptive)",
-	  BENCH_PAYLOAD, &bench_chan_ops,
+	  BENCH_ZEROCOPY, &bench_chan_ops,
 	  SHMKIT_BACKEND_POSIX | BENCH_WAIT_ADAPTIVE },
 	{ "chan-posix-block", "shmkit SPSC channels, POSIX segments, "
 			      "zero-copy, futex sleep (blocking)",
-	  BENCH_PAYLOAD, &bench_chan_ops,
+	  BENCH_ZEROCOPY, &bench_chan_ops,
 	  SHMKIT_BACKEND_POSIX | BENCH_WAIT_BLOCK },
 	{ "mutex", "shmkit mutex, uncontended lock+unlock, vs a private "
 		   "pthread mutex", BENCH_SYNC, NULL, BENCH_SYNC_MUTEX },

@@ -98,4 +98,11 @@ PY
 	run k ls
 	expect_eq "$addr: ls after rm" "$rc" 1
 done
+
+# init prints the canonical address, as mk and chan create do: a bare
+# /NAME is posix:/NAME.
+own_posix "/sk-cli-$$-bare"
+expect_eq "init /NAME" "$("$SHMKIT" keys -a "/sk-cli-$$-bare" init --capacity 4)" \
+	"posix:/sk-cli-$$-bare"
+"$SHMKIT" rm "posix:/sk-cli-$$-bare"
 echo "keys round trip ok"

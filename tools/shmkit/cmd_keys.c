@@ -324,6 +324,8 @@ keys_init(struct keys_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	long capacity = DEFAULT_CAPACITY, mode = 0600;
+	char canon[SHMKIT_ADDR_STRLEN];
+	shmkit_addr_t addr;
 	shmkit_keys_t *ks;
 	int c, rc, status;
 
@@ -360,7 +362,11 @@ keys_init(struct keys_ctx *ctx, int argc, char **argv)
 				(mode_t)mode, ctx->flags);
 	if (rc < 0)
 		return open_error(ctx, rc);
-	printf("%s\n", ctx->address);
+	/* The canonical spelling, as 'shmkit mk' and 'chan create' print. */
+	if (shmkit_addr_parse(&addr, ctx->address) < 0 ||
+	    shmkit_addr_format(&addr, canon, sizeof(canon)) < 0)
+		snprintf(canon, sizeof(canon), "%s", ctx->address);
+	printf("%s\n", canon);
 	shmkit_keys_close(ks);
 	return CLI_EXIT_OK;
 }

@@ -20,6 +20,14 @@ grep -q 'shm-memfd' "$tmp/out.svg" || { echo "FAIL: no shm-memfd line"; exit 1; 
 [ "$(head -c 4 "$tmp/out.png" | od -An -tx1 | tr -d ' ')" = 89504e47 ] ||
 	{ echo "FAIL: not a PNG"; exit 1; }
 
+# Zero-copy channel rows have no bytes/s: their curve is left out of the
+# bandwidth panel (gnuplot refuses a curve without a point), not the plot.
+"$cli" bench --only chan-memfd --sizes 64,4K --iterations 50 --warmup 5 \
+	--duration 5ms --plot "$tmp/chan.svg" >/dev/null ||
+	{ echo "FAIL: --plot with a channel row"; exit 1; }
+[ "$(grep -c 'chan-memfd' "$tmp/chan.svg")" -ge 1 ] ||
+	{ echo "FAIL: no chan-memfd line"; exit 1; }
+
 rc=0
 "$cli" bench "${args[@]}" --plot "$tmp/out.pdf" >/dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || { echo "FAIL: --plot out.pdf exited $rc, expected 2"; exit 1; }

@@ -460,12 +460,14 @@ gp_str(FILE *f, const char *s)
 	fputc('\'', f);
 }
 
-/* One data block per mechanism with a plottable row: "size p50 bytes/s"
- * (NaN when the row has no bytes/s).
- * Size-0 rows (no payload) cannot sit on a log axis and are left out. */
+/* One data block per mechanism with a plottable row: "size p50 bytes/s",
+ * NaN when the row has no bytes/s (zero-copy rows copy none); bytes[b]
+ * says whether block b has any, since gnuplot refuses a curve without a
+ * single point. Size-0 rows (no payload) cannot sit on a log axis and
+ * are left out. */
 static int
 write_data(FILE *d, const struct bench_result *r, size_t n,
-	   const char **names, int max)
+	   const char **names, int *bytes, int max)
 {
 	int blocks = 0, rows;
 	size_t i, j;
@@ -474,17 +476,18 @@ write_data(FILE *d, const struct bench_result *r, size_t n,
 		if (i > 0 && r[i].mech == r[i - 1].mech)
 			continue;
 		rows = 0;
+		bytes[blocks] = 0;
 		for (j = i; j < n && r[j].mech == r[i].mech; j++) {
 			if (r[j].status != BENCH_OK || r[j].size == 0)
 				continue;
-			/* NaN: gnuplot leaves the point out of the
-			 * bandwidth plot (zero-copy rows have none). */
-			if (r[j].bytes > 0)
+			if (r[j].bytes > 0) {
 				fprintf(d, "%zu %.6g %.6g\n", r[j].size,
 					r[j].lat[BENCH_P50], r[j].bytes);
-			else
+				bytes[blocks] = 1;
+			} else {
 				fprintf(d, "%zu %.6g NaN\n", r[j].size,
 					r[j].lat[BENCH_P50]);
+			}
 			rows++;
 		}
 		if (rows > 0) {
@@ -523,6 +526,7 @@ bench_plot(const char *file, const struct bench_opts *o,
 	   size_t n)
 {
 	const char *tmp = getenv("TMPDIR"), *names[64];
+	int bytes[64], panels = 1, first;
 	char dpath[PATH_MAX], spath[PATH_MAX], title[512], sz[BENCH_SIZE_STR];
 	int png, dfd = -1, sfd = -1, blocks, panel, b, rc = 0;
 	FILE *d = NULL, *s = NULL;
@@ -549,14 +553,17 @@ bench_plot(const char *file, const struct bench_opts *o,
 		rc = -errno;
 		goto out;
 	}
-	blocks = write_data(d, r, n, names, 64);
+	blocks = write_data(d, r, n, names, bytes, 64);
+	for (b = 0; b < blocks; b++)
+		if (bytes[b])
+			panels = 2; /* a bandwidth panel, for those with bytes */
 	snprintf(title, sizeof(title), "shmkit bench: %s, %ld cores, %s",
 		 mc->cpu, mc->cores, mc->kernel);
 	fprintf(s, "set terminal %s size 1000,1000 noenhanced "
 		"font 'sans,10'\n", png ? "pngcairo" : "svg");
 	fprintf(s, "set output ");
 	gp_str(s, file);
-	fprintf(s, "\nset multiplot layout 2,1 title ");
+	fprintf(s, "\nset multiplot layout %d,1 title ", panels);
 	gp_str(s, title);
 	/* Tics at the measured sizes, labelled as the table labels them. */
 	fprintf(s, "\nset logscale x 2\nset xtics (");
@@ -566,18 +573,23 @@ bench_plot(const char *file, const struct bench_opts *o,
 	}
 	fprintf(s, ")\nset xlabel 'message size (bytes)'\n"
 		"set key outside right top\nset grid\nset logscale y 10\n");
-	for (panel = 0; panel < 2; panel++) {
+	for (panel = 0; panel < panels; panel++) {
 		/* Latency in seconds, so that %c gives n, u, m. */
 		fprintf(s, "set ylabel '%s'\nset format y '%s'\nplot ",
 			panel == 0 ? "round-trip latency, p50"
-				   : "one-way throughput",
+				   : "one-way throughput (bytes copied)",
 			panel == 0 ? "%.0s%cs" : "%.0s%cB/s");
-		for (b = 0; b < blocks; b++) {
-			fprintf(s, "%s", b > 0 ? ", \\\n  " : "");
+		for (b = 0, first = 1; b < blocks; b++) {
+			if (panel == 1 && !bytes[b])
+				continue;
+			fprintf(s, "%s", first ? "" : ", \\\n  ");
+			first = 0;
 			gp_str(s, dpath);
+			/* One line type per mechanism: the same colour in
+			 * both panels, whichever curves the second omits. */
 			fprintf(s, " index %d using 1:%s with linespoints "
-				"title '%s'", b, panel == 0 ? "($2/1e9)" : "3",
-				names[b]);
+				"linetype %d title '%s'", b,
+				panel == 0 ? "($2/1e9)" : "3", b + 1, names[b]);
 		}
 		fprintf(s, "\n");
 	}

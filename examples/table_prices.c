@@ -42,14 +42,20 @@ die(const char *what, int rc)
 	exit(1);
 }
 
-/* The fixed-size key of a symbol: its name, zero-padded. */
+/* The fixed-size key of a symbol: its name, zero-padded. A longer name
+ * would have to be cut, and two symbols would then share a key: refuse. */
 static void
 symbol_key(char key[SYM_LEN], const char *sym)
 {
 	size_t n = strlen(sym);
 
+	if (n >= SYM_LEN) {
+		fprintf(stderr, "table_prices: symbol '%s' longer than %d\n",
+			sym, SYM_LEN - 1);
+		exit(1);
+	}
 	memset(key, 0, SYM_LEN);
-	memcpy(key, sym, n < SYM_LEN - 1 ? n : SYM_LEN - 1);
+	memcpy(key, sym, n);
 }
 
 /* The writer process: open the table and put every price. */
@@ -95,6 +101,13 @@ main(int argc, char **argv)
 	int rc;
 
 	rc = shmkit_table_create(&t, addr, &o); /* mode 0600 */
+	if (rc == -EEXIST) {
+		fprintf(stderr,
+			"table_prices: %s exists (left by a killed "
+			"run?): remove it with 'shmkit rm %s'\n",
+			addr, addr);
+		return 1;
+	}
 	if (rc < 0)
 		die(addr, rc);
 	pid = fork();

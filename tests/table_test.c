@@ -632,9 +632,9 @@ get_many_matches_get(size_t ks, size_t vs, int degenerate)
 	if (degenerate)
 		shmkit__table_test_hash_mask(t, 0);
 	keys = calloc(301, ks);
-	vals = calloc(301, vs + 1);
+	vals = calloc(301 * vs + 1, 1);
 	one = calloc(1, vs + 1);
-	res = calloc(301, sizeof(*res));
+	res = calloc(302, sizeof(*res));
 	SHMKIT_ASSERT(keys && vals && one && res);
 	/* Even numbers present, with a value made of the key's number. */
 	for (x = 0; x < 300; x += 2) {
@@ -647,10 +647,10 @@ get_many_matches_get(size_t ks, size_t vs, int degenerate)
 		n = counts[c];
 		for (i = 0; i < n; i++)
 			key_of(keys + i * ks, ks, (i * 7 + c) % 300);
-		memset(vals, 0xee, 301 * vs);
-		memset(res, 0x55, 301 * sizeof(*res));
-		found = shmkit_table_get_many(t, n, keys, vs ? vals : NULL,
-					      res);
+		/* Guards past the n-th entries: nothing may write there. */
+		memset(vals, 0xee, 301 * vs + 1);
+		memset(res, 0x55, 302 * sizeof(*res));
+		found = shmkit_table_get_many(t, n, keys, vals, res);
 		SHMKIT_ASSERT(found >= 0);
 		for (i = 0; i < n; i++) {
 			rc = shmkit_table_get(t, keys + i * ks, one);
@@ -661,11 +661,18 @@ get_many_matches_get(size_t ks, size_t vs, int degenerate)
 					      0);
 		}
 		SHMKIT_ASSERT_EQ(found, 0);
-		/* Presence only. */
+		SHMKIT_ASSERT_EQ(res[n], 0x55555555);
+		SHMKIT_ASSERT_EQ(vals[n * vs], 0xee);
+		/* Presence only: the same verdict per key. */
+		memset(res, 0x55, 302 * sizeof(*res));
 		found = shmkit_table_get_many(t, n, keys, NULL, res);
-		for (i = 0; i < n; i++)
-			found -= shmkit_table_get(t, keys + i * ks, NULL) == 0;
+		for (i = 0; i < n; i++) {
+			rc = shmkit_table_get(t, keys + i * ks, NULL);
+			SHMKIT_ASSERT_EQ(res[i], rc);
+			found -= rc == 0;
+		}
 		SHMKIT_ASSERT_EQ(found, 0);
+		SHMKIT_ASSERT_EQ(res[n], 0x55555555);
 	}
 	free(keys);
 	free(vals);
@@ -1170,20 +1177,29 @@ reader_thread(void *arg)
 		if (k % 2 == 0) {
 			rc = shmkit_table_get(c->t, &k, &v);
 		} else {
-			/* Batched, with a key twice and one never put; a
-			 * writer may change k between the two lookups. */
-			uint64_t ks[3] = {k, TKEYS + 1, k};
-			struct rec vs[3];
-			int res[3], j;
+			/* Batched: 40 keys, more than the lookup's window,
+			 * with k at both ends and one key never put; a
+			 * writer may change k between the lookups. */
+			uint64_t ks[40];
+			struct rec vs[40];
+			int res[40], j, want = 0;
 
-			rc = shmkit_table_get_many(c->t, 3, ks, vs, res);
-			if (rc < 0 || res[1] != -ENOENT ||
-			    rc != (res[0] == 0) + (res[2] == 0))
-				atomic_store(&c->bad, 3);
-			for (j = 0; j < 3; j += 2)
-				if (res[j] == 0 && (!rec_whole(&vs[j]) ||
-						    vs[j].w[0] % TKEYS != k))
+			for (j = 0; j < 40; j++)
+				ks[j] = (k + (uint64_t)j) % TKEYS;
+			ks[39] = k;
+			ks[20] = TKEYS + 1;
+			rc = shmkit_table_get_many(c->t, 40, ks, vs, res);
+			for (j = 0; j < 40; j++) {
+				if (res[j] == 0 &&
+				    (!rec_whole(&vs[j]) ||
+				     vs[j].w[0] % TKEYS != ks[j]))
 					atomic_store(&c->bad, 4);
+				if (res[j] != 0 && res[j] != -ENOENT)
+					atomic_store(&c->bad, res[j]);
+				want += res[j] == 0;
+			}
+			if (rc != want || res[20] != -ENOENT)
+				atomic_store(&c->bad, 3);
 			rc = res[0];
 			v = vs[0];
 		}

@@ -136,15 +136,23 @@ SHMKIT_API int shmkit_table_get(shmkit_table_t *t, const void *key,
 				void *value);
 
 /*
- * shmkit_table_get_many - look up n keys at once: keys holds n keys of
- * key_size bytes back to back, values room for n values of value_size
- * bytes (NULL to test presence only), results n ints, each set to what
- * shmkit_table_get() would have returned for that key (0, -ENOENT,
- * -EAGAIN or SHMKIT_ECORRUPT). Each lookup is as shmkit_table_get()'s;
- * batching lets the misses of many keys overlap, so a table far larger
- * than the caches answers several times faster per key. Returns how many
- * keys were found (>= 0). Errors: -EINVAL (also n > INT_MAX),
- * SHMKIT_ECORRUPT (then results are unspecified).
+ * shmkit_table_get_many - look up n keys at once. keys holds n keys of
+ * key_size bytes back to back; values has room for n values of
+ * value_size bytes in the same order (NULL to test presence only); and
+ * results[i] is set to what shmkit_table_get() would have returned for
+ * key i: 0 (found, its value copied), -ENOENT, -EAGAIN or
+ * SHMKIT_ECORRUPT. values[i] is unspecified unless results[i] is 0. All
+ * three arrays are the caller's and must not overlap. Each lookup is one
+ * shmkit_table_get() would make, so the batch is no more atomic than n
+ * calls: a record put or deleted during the call may be found by one
+ * key and not by another; and as each can retry for about a second
+ * while a peer rewrites its record without pause, so can the call, per
+ * such key. Batching lets the cache misses of many keys overlap: in a
+ * table far larger than the caches a key costs less than half of a lone
+ * lookup. Safe from any number of threads and processes, as get is.
+ * Returns how many keys were found (>= 0). Errors: -EINVAL (also
+ * n > INT_MAX), SHMKIT_ECORRUPT (a corrupt table seen before any lookup;
+ * results untouched).
  */
 SHMKIT_API int shmkit_table_get_many(shmkit_table_t *t, size_t n,
 				     const void *keys, void *values,

@@ -11,6 +11,11 @@
  * soon as writers leave that slot alone for the length of one copy. A peer
  * that rewrites it without pause makes the reader give up after about a
  * second with -EAGAIN rather than spin for ever.
+ *
+ * A batched lookup (shmkit_table_get_many()) makes the same lookups, but
+ * hashes keys ahead of the one it probes and prefetches their slots, so
+ * that the cache misses of many keys overlap instead of following one
+ * another.
  */
 #include <errno.h>
 #include <limits.h>
@@ -175,21 +180,31 @@ shmkit_table_get(shmkit_table_t *t, const void *key, void *value)
 #define AHEAD 16
 #define RING  32 /* a power of two above AHEAD: hashes in the window */
 
-/* Start fetching the lines of slot i's live value that do not share the
- * control word's line (slots longer than a line start on one). */
+/* Lines of a long value prefetched ahead: enough for a record of a few
+ * hundred bytes; a larger value's copy streams, and prefetching all of it
+ * would evict the window's other slots from L1. */
+#define VALUE_LINES 4
+
+/* Start fetching the first lines of slot i's live value that do not
+ * share the control word's line (slots longer than a line start on one).
+ * The control word may be anything a peer wrote: SLOT_SEL() is 0 or 1,
+ * so the lines stay inside slot i whatever it holds. */
 static inline void
 prefetch_value(const shmkit_table_t *t, size_t i)
 {
 	const unsigned char *line = table_slot(t, i) + 64, *v, *end;
+	unsigned lines = 0;
 	uint64_t c;
 
 	/* Relaxed: only a hint; probe_slot() reads it again properly. */
 	c = atomic_load_explicit(table_ctl(t, i), memory_order_relaxed);
 	v = (const unsigned char *)table_val(t, i, SLOT_SEL(c));
 	end = v + 8 * t->val_words;
-	for (; line < end; line += 64)
-		if (line + 64 > v)
+	for (; line < end && lines < VALUE_LINES; line += 64)
+		if (line + 64 > v) {
 			__builtin_prefetch(line, 0, 3);
+			lines++;
+		}
 }
 
 SHMKIT_API int
@@ -228,8 +243,12 @@ shmkit_table_get_many(shmkit_table_t *t, size_t n, const void *keys,
 			continue;
 		j = i - AHEAD;
 		table_pad_key(t, kp + j * t->key_size, k);
-		rc = lookup(t, h[j % RING], k, mp,
-			    vp == NULL ? NULL : vp + j * t->value_size);
+		/* The bound as of this key's lookup, as get() would read
+		 * it: a put done since the call began is then found. */
+		rc = probe_bound(t, &mp);
+		if (rc == 0)
+			rc = lookup(t, h[j % RING], k, mp,
+				    vp == NULL ? NULL : vp + j * t->value_size);
 		results[j] = rc;
 		found += rc == 0;
 	}

@@ -6,22 +6,14 @@ set -eu
 addr=posix:/shmkit-test-prices-$$
 out=$("$SHMKIT_BUILD_DIR/examples/table_prices" "$addr")
 echo "$out"
-grep -q 'put 1000 prices into' <<<"$out" || {
-	echo "FAIL: the writer did not fill the table"
-	exit 1
+# expect PATTERN WHY: the output has a line matching PATTERN.
+expect() {
+	grep -q "$1" <<<"$out" || { echo "FAIL: $2"; exit 1; }
 }
-grep -q '^SYM0420    14.20$' <<<"$out" || {
-	echo "FAIL: wrong price for SYM0420"
-	exit 1
-}
-grep -q '^ACME  *not in the table$' <<<"$out" || {
-	echo "FAIL: the unknown symbol was not reported"
-	exit 1
-}
-grep -q '^5 of 6 symbols priced$' <<<"$out" || {
-	echo "FAIL: unexpected summary"
-	exit 1
-}
+expect 'put 1000 prices into' "the writer did not fill the table"
+expect '^SYM0420    14.20$' "wrong price for SYM0420"
+expect '^ACME  *not in the table$' "the unknown symbol was not reported"
+expect '^5 of 6 symbols priced$' "unexpected summary"
 if [ -e "/dev/shm/shmkit-test-prices-$$" ]; then
 	echo "FAIL: the table was left behind"
 	exit 1

@@ -118,13 +118,20 @@ table_key_words(const shmkit_table_t *t, const void *key, uint64_t *k)
 	return (v0 ^ v1 ^ v2 ^ v3) & t->hash_mask;
 }
 
-/* The key padded into words, as table_key_words() gives it, unhashed. */
+/* The key padded into words, as table_key_words() gives it, unhashed
+ * (for get_many, which hashes a key long before it compares it). Not
+ * folded into table_key_words(): a separate pass there costs every lookup
+ * about 5% more instructions. table_test's get_many_matches_get fails if
+ * the two ever pad differently. */
 static inline void
 table_pad_key(const shmkit_table_t *t, const void *key, uint64_t *k)
 {
-	size_t n = t->key_size / 8, tail = t->key_size % 8;
+	size_t n = t->key_size / 8, tail = t->key_size % 8, i;
 
-	memcpy(k, key, 8 * n);
+	/* Word by word: fixed-size copies become moves; one copy of a
+	 * variable length would be a call to memcpy. */
+	for (i = 0; i < n; i++)
+		memcpy(&k[i], (const unsigned char *)key + 8 * i, 8);
 	if (tail > 0) {
 		k[n] = 0;
 		memcpy(&k[n], (const unsigned char *)key + 8 * n, tail);

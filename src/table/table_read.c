@@ -143,7 +143,7 @@ lookup(const shmkit_table_t *t, uint64_t h, const uint64_t *k, uint64_t mp,
 	return -ENOENT;
 }
 
-/* The probe bound every lookup of one call uses, or SHMKIT_ECORRUPT. */
+/* The probe bound a lookup may use, read now, or SHMKIT_ECORRUPT. */
 static inline int
 probe_bound(const shmkit_table_t *t, uint64_t *mp)
 {

@@ -54,6 +54,8 @@
 #include <shmkit/error.h>
 #include <shmkit/seg.h>
 
+#include "bench_verdict.h"
+
 #define LINE 64
 #define ROUNDS 3
 #define BIG (4u << 20)      /* (b): large message */
@@ -986,19 +988,6 @@ broadcast(unsigned policy, int subs)
 
 /* ---- report ------------------------------------------------------------ */
 
-static int misses;
-
-static void
-verdict(const char *what, double measured, int at_most, double target)
-{
-	int ok = at_most ? measured <= target : measured >= target;
-
-	if (!ok)
-		misses++;
-	printf("  %-46s %s %-8.4g measured %-10.4g %s\n", what,
-	       at_most ? "<=" : ">=", target, measured, ok ? "PASS" : "MISS");
-}
-
 static void
 section_a_b(uint64_t *samples)
 {
@@ -1023,8 +1012,8 @@ section_a_b(uint64_t *samples)
 	       fl.p50, fl.p99);
 	printf("    channel:                p50 %.0f ns, p99 %.0f ns\n",
 	       ch.p50, ch.p99);
-	verdict("p50 channel / floor", ch.p50 / fl.p50, 1, 1.3);
-	verdict("p99 channel / floor", ch.p99 / fl.p99, 1, 1.5);
+	bench_verdict("p50 channel / floor", ch.p50 / fl.p50, 1, 1.3);
+	bench_verdict("p99 channel / floor", ch.p99 / fl.p99, 1, 1.5);
 	printf("    diagnosis: raw ring with the channel's layout, 64 B: p50 "
 	       "%.0f ns (%.2fx floor),\n      48 B: p50 %.0f ns; channel "
 	       "48 B: p50 %.0f ns (%.2fx floor)\n", raw.p50,
@@ -1032,7 +1021,7 @@ section_a_b(uint64_t *samples)
 	printf("(b) zero-copy: 4 MiB messages, 64 bytes touched, busy-poll\n");
 	printf("    4 MiB: p50 %.0f ns, p99 %.0f ns; 64 B: p50 %.0f ns\n",
 	       big.p50, big.p99, ch.p50);
-	verdict("p50 4 MiB / p50 64 B", big.p50 / ch.p50, 1, 1.5);
+	bench_verdict("p50 4 MiB / p50 64 B", big.p50 / ch.p50, 1, 1.5);
 }
 
 static void
@@ -1052,7 +1041,7 @@ section_c(uint64_t *samples)
 	       ROUNDS);
 	printf("    pipe: p50 %.0f ns, p99 %.0f ns; adaptive channel: p50 "
 	       "%.0f ns, p99 %.0f ns\n", pi.p50, pi.p99, ad.p50, ad.p99);
-	verdict("p50 adaptive channel / pipe", ad.p50 / pi.p50, 1, 0.05);
+	bench_verdict("p50 adaptive channel / pipe", ad.p50 / pi.p50, 1, 0.05);
 	printf("    idle adaptive consumer, 1 s of silence: %.3f ms of CPU "
 	       "(%.2f%% of a core; busy-poll: 100%%)\n", idle, idle / 10);
 }
@@ -1072,11 +1061,11 @@ section_d(void)
 	       plan.stream_s);
 	printf("    64 B: channel %.2f M msgs/s, unix stream socket %.3f M "
 	       "msgs/s\n", ch / 1e6, so / 1e6);
-	verdict("64 B channel, M msgs/s", ch / 1e6, 0, 50);
-	verdict("64 B channel / unix stream socket", ch / so, 0, 50);
+	bench_verdict("64 B channel, M msgs/s", ch / 1e6, 0, 50);
+	bench_verdict("64 B channel / unix stream socket", ch / so, 0, 50);
 	printf("    1 MiB: channel %.2f GB/s (memcpy in, read every byte), "
 	       "memcpy %.2f GB/s\n", big / 1e9, mc / 1e9);
-	verdict("1 MiB channel / memcpy bandwidth", big / mc, 0, 0.8);
+	bench_verdict("1 MiB channel / memcpy bandwidth", big / mc, 0, 0.8);
 	printf("    diagnosis: raw ring with the channel's layout: 64 B %.2f M "
 	       "msgs/s (channel %.2fx),\n      1 MiB %.2f GB/s (channel "
 	       "%.2fx)\n", raw / 1e6, ch / raw, rawbig / 1e9, big / rawbig);
@@ -1141,7 +1130,8 @@ section_e(void)
 	bcast_row(SHMKIT_CHAN_FULL_OVERWRITE, BCAST_RUNS_MAX, &lo, &hi);
 	printf("    (median of %d runs per count; the publisher never waits)\n",
 	       BCAST_RUNS_MAX);
-	verdict("overwrite: publisher cpu ns/msg max/min", hi / lo, 1, 1.5);
+	bench_verdict("overwrite: publisher cpu ns/msg max/min", hi / lo, 1,
+		      1.5);
 	bcast_row(SHMKIT_CHAN_FULL_BLOCK, 1, &lo, &hi);
 	printf("    information, not a target: a blocking publisher waits for "
 	       "its slowest\n    subscriber, and these share one CPU, so "
@@ -1192,7 +1182,8 @@ main(int argc, char **argv)
 	if (strchr(only, 'e') != NULL)
 		section_e();
 	alarm(0);
-	printf("%d target%s missed\n", misses, misses == 1 ? "" : "s");
+	printf("%d target%s missed\n", bench_misses,
+	       bench_misses == 1 ? "" : "s");
 	free(samples);
 	return 0;
 }

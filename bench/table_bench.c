@@ -25,6 +25,8 @@
 #include <shmkit/seg.h>
 #include <shmkit/table.h>
 
+#include "bench_verdict.h"
+
 #define ROUNDS 3
 
 struct classic {
@@ -229,16 +231,6 @@ best(double a, double b)
 	return a > b ? a : b;
 }
 
-/* One target line: what, >= target, measured, PASS or MISS. */
-static void
-verdict(const char *what, int at_most, double target, double measured)
-{
-	int ok = at_most ? measured <= target : measured >= target;
-
-	printf("  %-40s %s %-6.4g measured %-9.4g %s\n", what,
-	       at_most ? "<=" : ">=", target, measured, ok ? "PASS" : "MISS");
-}
-
 /* The classic lookup: scan until both ids match. */
 static const struct classic *
 scan(const struct classic *recs, size_t n, const char *cid, const char *sid)
@@ -397,13 +389,15 @@ main(int argc, char **argv)
 	       "(%.0fx)\n",
 	       sc, gc / 1e6, gc / sc, bc / 1e6, bc / sc);
 	printf("targets (issue #6):\n");
-	verdict("get, 1M records, M/s", 0, 10, g1m / 1e6);
-	verdict("get_many, 1M records, M/s", 0, 10, b1m / 1e6);
-	verdict("get, rate 1M / rate 1k", 0, 0.7, g1m / g1k);
-	verdict("get_many, rate 1M / rate 1k", 0, 0.7, b1m / b1k);
-	verdict("put, insert into 1M table, M/s", 0, 2, ins / 1e6);
-	verdict("put, replace in 1M table, M/s", 0, 2, rep / 1e6);
-	verdict("get / scan, 10k classic records", 0, 1000, gc / sc);
-	verdict("get_many / scan, 10k classic records", 0, 1000, bc / sc);
+	bench_verdict("get, 1M records, M/s", g1m / 1e6, 0, 10);
+	bench_verdict("get_many, 1M records, M/s", b1m / 1e6, 0, 10);
+	bench_verdict("get, rate 1M / rate 1k", g1m / g1k, 0, 0.7);
+	bench_verdict("get_many, rate 1M / rate 1k", b1m / b1k, 0, 0.7);
+	bench_verdict("put, insert into 1M table, M/s", ins / 1e6, 0, 2);
+	bench_verdict("put, replace in 1M table, M/s", rep / 1e6, 0, 2);
+	bench_verdict("get / scan, 10k classic records", gc / sc, 0, 1000);
+	bench_verdict("get_many / scan, 10k classic records", bc / sc, 0, 1000);
+	printf("%d target%s missed\n", bench_misses,
+	       bench_misses == 1 ? "" : "s");
 	return 0;
 }

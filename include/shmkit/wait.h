@@ -14,7 +14,12 @@
  * Waits survive signals: a signal handler that runs during the wait does
  * not end it (the wait goes back to sleep until the same deadline) unless
  * SHMKIT_WAIT_INTR asks for -EINTR. SIGSTOP/SIGCONT are harmless; time
- * spent stopped counts against the timeout. A call that cannot honour
+ * spent stopped counts against the timeout. SHMKIT_WAIT_INTR sees a
+ * handler only when it interrupts a sleep in the kernel: one that runs
+ * just before the call goes to sleep, or while it spins, is not seen, as
+ * with any futex wait. A program that stops on a flag its handler sets
+ * should wait with a bounded timeout and check the flag between waits
+ * (shmkit chan recv does, every 100 ms). A call that cannot honour
  * SHMKIT_WAIT_INTR (the mutex, whose wait is inside the C library and
  * always restarts) rejects it with -EINVAL rather than ignore it.
  */

@@ -5,10 +5,14 @@
  * handle closed, which unregisters the peer and gives back a message
  * being written out, and then the command dies of the same signal.
  * SIGPIPE too ("shmkit chan recv /c | head -1"): the write fails with
- * EPIPE instead of killing the command before it unregisters. The
- * handler is one-shot (SA_RESETHAND): should the signal land just before
- * a wait begins, where the wait cannot see it, a second one kills the
- * command at once and the channel reaps it as a dead peer.
+ * EPIPE instead of killing the command before it unregisters.
+ * SHMKIT_WAIT_INTR ends a wait only when the handler runs while the
+ * library sleeps in the kernel; one that runs while it spins, or between
+ * two sleeps, only sets the flag. So every wait here is made in pieces of
+ * at most STOP_CHECK_NS, and the flag is checked between them: a stop
+ * signal ends the command within that time wherever it lands. The
+ * handler is one-shot (SA_RESETHAND): a second signal kills the command
+ * at once, and the channel reaps it as a dead peer.
  *
  * recv writes a message out while it is still peeked and releases it
  * only once written, so a failed write (a closed pipe) leaves it in the
@@ -28,6 +32,9 @@
 #include <string.h>
 
 #include <shmkit/shmkit.h>
+
+/* The longest piece of a wait: how late a stop signal may be acted on. */
+#define STOP_CHECK_NS 100000000L
 
 static volatile sig_atomic_t stop_signal;
 
@@ -61,6 +68,48 @@ stop_now(shmkit_chan_t *ch)
 	raise(stop_signal); /* the default action: SA_RESETHAND */
 	signal(stop_signal, SIG_DFL);
 	raise(stop_signal);
+}
+
+/* A wait for one message, or room for one, on CLOCK_MONOTONIC. */
+struct wait_plan {
+	int forever;
+	struct timespec deadline;
+};
+
+static void
+ts_add_ns(struct timespec *ts, time_t sec, long nsec)
+{
+	ts->tv_sec += sec;
+	ts->tv_nsec += nsec;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* timeout: relative, or NULL for as long as it takes. */
+static void
+wait_plan_start(struct wait_plan *w, const struct timespec *timeout)
+{
+	clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+	w->forever = timeout == NULL;
+	if (!w->forever)
+		ts_add_ns(&w->deadline, timeout->tv_sec, timeout->tv_nsec);
+}
+
+/* The absolute deadline of the next piece of the wait, at most
+ * STOP_CHECK_NS away; *last says it is the plan's own deadline. */
+static struct timespec
+wait_plan_piece(const struct wait_plan *w, int *last)
+{
+	struct timespec piece;
+
+	clock_gettime(CLOCK_MONOTONIC, &piece);
+	ts_add_ns(&piece, 0, STOP_CHECK_NS);
+	*last = !w->forever && (w->deadline.tv_sec < piece.tv_sec ||
+				(w->deadline.tv_sec == piece.tv_sec &&
+				 w->deadline.tv_nsec <= piece.tv_nsec));
+	return *last ? w->deadline : piece;
 }
 
 static void
@@ -174,7 +223,9 @@ struct sender {
 static int
 send_one(struct sender *s, const void *msg, size_t len, const char *what)
 {
-	int rc;
+	struct wait_plan w;
+	struct timespec piece;
+	int rc, last;
 
 	if (stop_signal)
 		stop_now(s->ch);
@@ -184,8 +235,13 @@ send_one(struct sender *s, const void *msg, size_t len, const char *what)
 			   s->address, what, s->msg_max, s->sent);
 		return -1;
 	}
-	rc = shmkit_chan_send(s->ch, msg, len, s->timeout, s->flags);
-	if (rc == -EINTR && stop_signal)
+	wait_plan_start(&w, s->timeout);
+	do {
+		piece = wait_plan_piece(&w, &last);
+		rc = shmkit_chan_send(s->ch, msg, len, &piece,
+				      s->flags | SHMKIT_WAIT_ABSTIME);
+	} while (rc == -ETIMEDOUT && !last && !stop_signal);
+	if ((rc == -EINTR || rc == -ETIMEDOUT) && stop_signal)
 		stop_now(s->ch);
 	if (rc == -EAGAIN || rc == -ETIMEDOUT) {
 		cli_errorf("chan send", "%s: channel full%s (%lu sent)",
@@ -381,19 +437,25 @@ write_msg(struct receiver *r, const void *msg, size_t len)
 static int
 recv_one(struct receiver *r)
 {
+	unsigned flags = r->flags | SHMKIT_WAIT_ABSTIME;
+	struct wait_plan w;
+	struct timespec piece;
 	const void *msg;
 	size_t len;
-	int rc;
+	int rc, last;
 
 	if (stop_signal)
 		stop_now(r->ch);
+	wait_plan_start(&w, r->timeout);
 	for (;;) {
+		piece = wait_plan_piece(&w, &last);
 		if (r->copy)
 			rc = shmkit_chan_recv(r->ch, r->buf, r->cap, &len,
-					      r->timeout, r->flags);
+					      &piece, flags);
 		else
-			rc = shmkit_chan_peek(r->ch, &msg, &len, r->timeout,
-					      r->flags);
+			rc = shmkit_chan_peek(r->ch, &msg, &len, &piece, flags);
+		if (rc == -ETIMEDOUT && !last && !stop_signal)
+			continue;
 		if (rc != -EMSGSIZE)
 			break;
 		/* Copy mode, a message longer than the buffer: grow. */
@@ -405,7 +467,7 @@ recv_one(struct receiver *r)
 			return -1;
 		}
 	}
-	if (rc == -EINTR && stop_signal)
+	if ((rc == -EINTR || rc == -ETIMEDOUT) && stop_signal)
 		stop_now(r->ch);
 	if (rc == -EAGAIN || rc == -ETIMEDOUT)
 		return 0;

@@ -1,0 +1,50 @@
+#!/bin/bash
+# A stop signal ends a waiting chan recv or chan send wherever it lands.
+# The library sees a handler only while it sleeps in the kernel; one that
+# lands while the wait spins or between two sleeps must still end the
+# command (it waits in bounded pieces). Rounds at random moments: a lost
+# signal would leave the command waiting forever, so each must die of
+# SIGTERM within 3 s and leave no live peer behind.
+set -eu
+. "$(dirname "$0")/lib/common.sh"
+
+ch=/sk-cli-$$-stop
+own_posix "$ch"
+"$SHMKIT" chan create "$ch" --slots 2 >/dev/null
+ROUNDS=30
+
+# stop_round WHAT CMD...: start CMD, SIGTERM it 0-99 ms later, expect 143.
+stop_round() {
+	local what=$1 pid i st
+	shift
+	"$@" >/dev/null &
+	pid=$!
+	on_exit "kill -9 $pid"
+	sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+	kill -TERM "$pid"
+	for ((i = 0; i < 60; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && fail "$what: still waiting 3 s after SIGTERM"
+	set +e
+	wait "$pid"
+	st=$?
+	set -e
+	expect_eq "$what: dies of SIGTERM" "$st" 143
+}
+
+# An idle receiver, waiting for a message that never comes.
+for ((r = 0; r < ROUNDS; r++)); do
+	stop_round "recv --follow, round $r" "$SHMKIT" chan recv "$ch" --follow
+done
+# A sender waiting for room in a full channel.
+"$SHMKIT" chan send "$ch" a b
+for ((r = 0; r < ROUNDS; r++)); do
+	stop_round "send to a full channel, round $r" \
+		"$SHMKIT" chan send "$ch" c --timeout 60
+done
+run "$SHMKIT" chan stat "$ch"
+case $out in *"0 alive"*) ;; *) fail "a stopped command is still registered: $out" ;; esac
+case $out in *"pending    2"*) ;; *) fail "the channel changed: $out" ;; esac
+echo "chan stop signal ok"

@@ -254,6 +254,23 @@ shmkit__chan_slot(const struct shmkit_chan *ch, uint64_t pos)
 							    ch->lay.stride);
 }
 
+/*
+ * While a consumer polls an empty slot: ask for the slot's second cache
+ * line too. A message longer than 48 bytes goes on there; fetched while
+ * we poll, it arrives with the sequence word instead of one transfer
+ * after it (chan_bench (a): about 1.9x the floor down to 1.5x for a
+ * 64-byte message). Only when that line is the slot's own (stride above
+ * one line): otherwise it is the next slot's, which the producer writes
+ * next, and our copy would only slow its stores.
+ */
+static inline void
+shmkit__chan_poll_second_line(const struct shmkit_chan *ch,
+			      const struct shmkit__chan_slot *sl)
+{
+	if (ch->lay.stride > CHAN_LINE)
+		__builtin_prefetch((const unsigned char *)sl + CHAN_LINE, 0, 3);
+}
+
 static inline unsigned char *
 shmkit__chan_payload(const struct shmkit_chan *ch, uint64_t pos)
 {

@@ -186,8 +186,10 @@ spsc_try_peek(struct shmkit_chan *ch)
 	}
 	/* Empty: we released last lap's message from the slot, or it was
 	 * never used. */
-	if (s == pos || (s == 0 && pos < n))
+	if (s == pos || (s == 0 && pos < n)) {
+		shmkit__chan_poll_second_line(ch, sl);
 		return 0;
+	}
 	return shmkit__chan_corrupt(ch, "spsc slot sequence");
 }
 
@@ -507,8 +509,12 @@ mpmc_try_peek(struct shmkit_chan *ch)
 			help(&sh->head.pos, h);
 			continue;
 		}
-		if (d == 0)
-			return 0; /* FREE or WRITING: nothing yet */
+		if (d == 0) {
+			/* FREE or WRITING: nothing yet. */
+			shmkit__chan_poll_second_line(ch,
+						      shmkit__chan_slot(ch, h));
+			return 0;
+		}
 		if (d > 0 && d % (int64_t)ch->lay.slots == 0) {
 			help(&sh->head.pos, h); /* consumed or skipped */
 			continue;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # "shmkit bench --plot": an SVG for .svg, a PNG for .png (when gnuplot is
-# installed; skipped otherwise), a usage error for other extensions.
+# installed; skipped otherwise), a usage error for other extensions, and
+# an x axis labelled at every measured size.
 set -eu
 cli=${SHMKIT_CLI:?}
 command -v gnuplot >/dev/null || { echo "gnuplot not installed: skip"; exit 77; }
@@ -27,6 +28,15 @@ grep -q 'shm-memfd' "$tmp/out.svg" || { echo "FAIL: no shm-memfd line"; exit 1; 
 	{ echo "FAIL: --plot with a channel row"; exit 1; }
 [ "$(grep -c 'chan-memfd' "$tmp/chan.svg")" -ge 1 ] ||
 	{ echo "FAIL: no chan-memfd line"; exit 1; }
+
+# Every measured size labels the x axis of both panels: the floor's 64
+# bytes below the requested sizes, and the largest, at the range's end.
+"$cli" bench --only shm-memfd --sizes 4K,64K --iterations 50 --warmup 5 \
+	--duration 5ms --plot "$tmp/tics.svg" >/dev/null
+for label in 64 4K 64K; do
+	n=$(grep -c "<text>$label</text>" "$tmp/tics.svg" || true)
+	[ "$n" -eq 2 ] || { echo "FAIL: x label $label $n times, want 2"; exit 1; }
+done
 
 rc=0
 "$cli" bench "${args[@]}" --plot "$tmp/out.pdf" >/dev/null 2>&1 || rc=$?

@@ -529,6 +529,7 @@ bench_plot(const char *file, const struct bench_opts *o,
 	int bytes[64], panels = 1, first;
 	char dpath[PATH_MAX], spath[PATH_MAX], title[512], sz[BENCH_SIZE_STR];
 	int png, dfd = -1, sfd = -1, blocks, panel, b, rc = 0;
+	size_t lo = 0, hi = 0, i;
 	FILE *d = NULL, *s = NULL;
 
 	if (tmp == NULL || tmp[0] == '\0')
@@ -565,14 +566,32 @@ bench_plot(const char *file, const struct bench_opts *o,
 	gp_str(s, file);
 	fprintf(s, "\nset multiplot layout %d,1 title ", panels);
 	gp_str(s, title);
-	/* Tics at the measured sizes, labelled as the table labels them. */
-	fprintf(s, "\nset logscale x 2\nset xtics (");
+	/* The range covers every plotted size (the floor's 64 bytes too)
+	 * with a third of a doubling to spare each side: gnuplot drops the
+	 * label of a tic that falls exactly on the end of its range. */
+	for (i = 0; i < n; i++) {
+		if (r[i].status != BENCH_OK || r[i].size == 0)
+			continue;
+		lo = lo == 0 || r[i].size < lo ? r[i].size : lo;
+		hi = r[i].size > hi ? r[i].size : hi;
+	}
+	/* Tics at the measured sizes, labelled as the table labels them;
+	 * only the floor's may lie below the requested ones. */
+	fprintf(s,
+		"\nset logscale x 2\nset xrange [%zu/1.26:%zu*1.26]\n"
+		"set xtics (",
+		lo, hi);
+	if (lo > 0 && lo < o->sizes[0]) {
+		bench_fmt_size(sz, sizeof(sz), lo);
+		fprintf(s, "'%s' %zu, ", sz, lo);
+	}
 	for (b = 0; b < o->nsizes; b++) {
 		bench_fmt_size(sz, sizeof(sz), o->sizes[b]);
 		fprintf(s, "%s'%s' %zu", b > 0 ? ", " : "", sz, o->sizes[b]);
 	}
-	fprintf(s, ")\nset xlabel 'message size (bytes)'\n"
-		"set key outside right top\nset grid\nset logscale y 10\n");
+	fprintf(s, ")");
+	fprintf(s, "\nset xlabel 'message size (bytes)'\n"
+		   "set key outside right top\nset grid\nset logscale y 10\n");
 	for (panel = 0; panel < panels; panel++) {
 		/* Latency in seconds, so that %c gives n, u, m. */
 		fprintf(s, "set ylabel '%s'\nset format y '%s'\nplot ",

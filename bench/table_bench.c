@@ -5,7 +5,9 @@
  *     O(1) survives a table far larger than the caches; the same for
  *     shmkit_table_get_many(), 32 keys a call;
  *   - put rate: inserts into an empty table, and replaces;
- *   - as a baseline for that ratio, random line reads of as many bytes;
+ *   - as baselines for that ratio, random line reads of as many bytes,
+ *     independent (the memory's throughput) and each waiting for the one
+ *     before (its latency);
  *   - at 10k records of the classic 160-byte key-store record
  *     {int status; char clientId[12]; char serverId[12]; int seckeyid;
  *     unsigned char seckey[128];}, a get against the linear scan with two
@@ -225,6 +227,43 @@ mem_rate(size_t len, long iters)
 	return (double)iters / (t0 / 1e9);
 }
 
+/*
+ * The memory's latency: reads each of which needs the one before it (a
+ * walk round a random cycle through every line of a buffer as large as
+ * the table), so that no two overlap. A single get whose slot is not in
+ * the caches waits for one such read; this is the rate it cannot beat
+ * unless the processor overlaps consecutive gets.
+ */
+static double
+chase_rate(size_t len, long iters)
+{
+	size_t lines = len / 64, i, j, tmp;
+	uint64_t *p = malloc(lines * 64), s = 2463534242ull;
+	size_t at = 0;
+	double t0;
+	long k;
+
+	if (p == NULL)
+		die("malloc", -12);
+	/* Sattolo's shuffle: one cycle through all the lines. */
+	for (i = 0; i < lines; i++)
+		p[i * 8] = i;
+	for (i = lines - 1; i > 0; i--) {
+		j = xorshift(&s) % i;
+		tmp = p[i * 8];
+		p[i * 8] = p[j * 8];
+		p[j * 8] = tmp;
+	}
+	t0 = now_ns();
+	for (k = 0; k < iters; k++)
+		at = *(volatile uint64_t *)(void *)&p[at * 8];
+	t0 = now_ns() - t0;
+	free(p);
+	if (at == lines)
+		printf(" ");
+	return (double)iters / (t0 / 1e9);
+}
+
 static double
 best(double a, double b)
 {
@@ -260,7 +299,7 @@ main(int argc, char **argv)
 	long iters = 10000000, classic_iters = 20000;
 	double g1k = 0, g1m = 0, ins = 0, rep = 0, rep1k = 0, gc = 0, sc = 0;
 	double b1k = 0, b1m = 0, bc = 0;
-	double m1k = 0, m1m = 0, t0;
+	double m1k = 0, m1m = 0, c1k = 0, c1m = 0, t0;
 	size_t len1k, len1m;
 	struct classic *recs, rec;
 	shmkit_table_t *t;
@@ -304,6 +343,8 @@ main(int argc, char **argv)
 	for (r = 0; r < ROUNDS; r++) {
 		m1k = best(m1k, mem_rate(len1k, iters));
 		m1m = best(m1m, mem_rate(len1m, iters));
+		c1k = best(c1k, chase_rate(len1k, iters / 4));
+		c1m = best(c1m, chase_rate(len1m, iters / 4));
 	}
 
 	/* The classic record store at 10k records: the same records in an
@@ -381,6 +422,11 @@ main(int argc, char **argv)
 	printf("  memory alone, random line reads over as many bytes: %zu MB "
 	       "%.2f M/s,\n  %zu kB %.2f M/s, ratio %.2f\n",
 	       len1m >> 20, m1m / 1e6, len1k >> 10, m1k / 1e6, m1m / m1k);
+	printf("  memory latency, one dependent read at a time: %zu MB "
+	       "%.2f M/s,\n  %zu kB %.2f M/s; get at 1M records: %.2fx the "
+	       "%zu MB rate\n",
+	       len1m >> 20, c1m / 1e6, len1k >> 10, c1k / 1e6, g1m / c1m,
+	       len1m >> 20);
 	printf("  put: insert into 1M table %.2f M/s, replace in 1M table "
 	       "%.2f M/s,\n  replace in 1k table %.2f M/s\n",
 	       ins / 1e6, rep / 1e6, rep1k / 1e6);

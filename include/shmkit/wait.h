@@ -18,8 +18,8 @@
  * handler only when it interrupts a sleep in the kernel: one that runs
  * just before the call goes to sleep, or while it spins, is not seen, as
  * with any futex wait. A program that stops on a flag its handler sets
- * should wait with a bounded timeout and check the flag between waits
- * (shmkit chan recv does, every 100 ms). A call that cannot honour
+ * should wait with a bounded timeout and check the flag between waits.
+ * A call that cannot honour
  * SHMKIT_WAIT_INTR (the mutex, whose wait is inside the C library and
  * always restarts) rejects it with -EINVAL rather than ignore it.
  */

@@ -4,7 +4,8 @@
 # lands while the wait spins or between two sleeps must still end the
 # command (it waits in bounded pieces). Rounds at random moments: a lost
 # signal would leave the command waiting forever, so each must die of
-# SIGTERM within 3 s and leave no live peer behind.
+# SIGTERM within 3 s and leave no live peer behind. A signal ignored at
+# the start (nohup) stays ignored.
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 
@@ -13,20 +14,19 @@ own_posix "$ch"
 "$SHMKIT" chan create "$ch" --slots 2 >/dev/null
 ROUNDS=30
 
-# stop_round WHAT CMD...: start CMD, SIGTERM it 0-99 ms later, expect 143.
-stop_round() {
-	local what=$1 pid i st
-	shift
-	"$@" >/dev/null &
-	pid=$!
-	on_exit "kill -9 $pid"
-	sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+# expect_stopped WHAT PID: SIGTERM the waiting PID, a child of this
+# shell; it must die of it within 3 s.
+expect_stopped() {
+	local what=$1 pid=$2 i st
 	kill -TERM "$pid"
 	for ((i = 0; i < 60; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
-	kill -0 "$pid" 2>/dev/null && fail "$what: still waiting 3 s after SIGTERM"
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -9 "$pid"
+		fail "$what: still waiting 3 s after SIGTERM"
+	fi
 	set +e
 	wait "$pid"
 	st=$?
@@ -34,10 +34,35 @@ stop_round() {
 	expect_eq "$what: dies of SIGTERM" "$st" 143
 }
 
+# stop_round WHAT CMD...: start CMD, SIGTERM it 0-99 ms later.
+stop_round() {
+	local what=$1 pid
+	shift
+	"$@" >/dev/null &
+	pid=$!
+	sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+	expect_stopped "$what" "$pid"
+}
+
 # An idle receiver, waiting for a message that never comes.
 for ((r = 0; r < ROUNDS; r++)); do
 	stop_round "recv --follow, round $r" "$SHMKIT" chan recv "$ch" --follow
 done
+# A signal ignored at the start stays ignored (nohup): SIGHUP leaves the
+# receiver waiting; SIGTERM still ends it.
+(
+	trap '' HUP
+	exec "$SHMKIT" chan recv "$ch" --follow >/dev/null
+) &
+pid=$!
+sleep 0.2
+kill -HUP "$pid"
+sleep 0.3
+if ! kill -0 "$pid" 2>/dev/null; then
+	wait "$pid" || true
+	fail "an ignored SIGHUP ended chan recv"
+fi
+expect_stopped "recv --follow after an ignored SIGHUP" "$pid"
 # A sender waiting for room in a full channel.
 "$SHMKIT" chan send "$ch" a b
 for ((r = 0; r < ROUNDS; r++)); do

@@ -12,7 +12,8 @@
  * at most STOP_CHECK_NS, and the flag is checked between them: a stop
  * signal ends the command within that time wherever it lands. The
  * handler is one-shot (SA_RESETHAND): a second signal kills the command
- * at once, and the channel reaps it as a dead peer.
+ * at once, and the channel reaps it as a dead peer. A signal the command
+ * was started with ignored (nohup) stays ignored.
  *
  * recv writes a message out while it is still peeked and releases it
  * only once written, so a failed write (a closed pipe) leaves it in the
@@ -55,8 +56,16 @@ catch_stop_signals(void)
 	sa.sa_handler = on_stop;
 	sa.sa_flags = SA_RESETHAND; /* no SA_RESTART: reads and waits end */
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+
+		/* A signal ignored on entry stays ignored: "nohup shmkit chan
+		 * recv ... &" must outlive the terminal. */
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
 		sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 /* After a stop signal: close the handle, then die of the signal. */

@@ -145,7 +145,9 @@ send_all(const struct demo *d, shmkit_chan_t *ch, const char *address,
 		     (*peer > 0 &&
 		      !peer_alive(address, peer, "while receiving"))))
 			return -1;
-		/* SHMKIT_WAIT_INTR: a Ctrl-C ends a wait for room at once. */
+		/* SHMKIT_WAIT_INTR: a Ctrl-C that lands while the wait
+		 * sleeps ends it at once; one that lands between sleeps is
+		 * seen when to_wait ends. */
 		do
 			rc = shmkit_chan_reserve(ch, CHAN_MSG, &buf, &to_wait,
 						 SHMKIT_WAIT_INTR);

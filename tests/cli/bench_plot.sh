@@ -30,12 +30,14 @@ grep -q 'shm-memfd' "$tmp/out.svg" || { echo "FAIL: no shm-memfd line"; exit 1; 
 	{ echo "FAIL: no chan-memfd line"; exit 1; }
 
 # Every measured size labels the x axis of both panels: the floor's 64
-# bytes below the requested sizes, and the largest, at the range's end.
-"$cli" bench --only shm-memfd --sizes 4K,64K --iterations 50 --warmup 5 \
-	--duration 5ms --plot "$tmp/tics.svg" >/dev/null
-for label in 64 4K 64K; do
-	n=$(grep -c "<text>$label</text>" "$tmp/tics.svg" || true)
-	[ "$n" -eq 2 ] || { echo "FAIL: x label $label $n times, want 2"; exit 1; }
+# bytes, requested or not, and the largest, at the range's end.
+for sizes in 4K,64K 8,4K; do
+	"$cli" bench --only shm-memfd --sizes $sizes --iterations 50 --warmup 5 \
+		--duration 5ms --plot "$tmp/tics.svg" >/dev/null
+	for label in 64 ${sizes//,/ }; do
+		n=$(grep -c "<text>$label</text>" "$tmp/tics.svg" || true)
+		[ "$n" -eq 2 ] || { echo "FAIL: --sizes $sizes: x label $label $n times, want 2"; exit 1; }
+	done
 done
 
 rc=0

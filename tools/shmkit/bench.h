@@ -252,9 +252,8 @@ int bench_print(FILE *f, enum bench_format fmt, const struct bench_opts *o,
 /* Check that gnuplot can be run (before a long run): 0 or -ENOENT. */
 int bench_plot_check(void);
 /* Write the plot; 0 or a negative errno, with a message printed. */
-int bench_plot(const char *file, const struct bench_opts *o,
-	       const struct bench_machine *mc, const struct bench_result *r,
-	       size_t n);
+int bench_plot(const char *file, const struct bench_machine *mc,
+	       const struct bench_result *r, size_t n);
 /* "4K", "1M", "64": a size as the table shows it; any size_t fits. */
 #define BENCH_SIZE_STR 24
 void bench_fmt_size(char *buf, size_t len, size_t size);

@@ -520,16 +520,50 @@ run_gnuplot(const char *script)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
+/*
+ * The x axis: a tic at each size some curve has a point at (the floor's
+ * 64 bytes included, requested or not), labelled as the table labels
+ * sizes, and a range with a third of a doubling to spare each side, as
+ * gnuplot drops the label of a tic on the very end of its range.
+ */
+static void
+plot_x_axis(FILE *s, const struct bench_result *r, size_t n)
+{
+	size_t sizes[64], count = 0, i, j;
+	char sz[BENCH_SIZE_STR];
+
+	for (i = 0; i < n; i++) {
+		if (r[i].status != BENCH_OK || r[i].size == 0)
+			continue;
+		for (j = 0; j < count && sizes[j] < r[i].size; j++)
+			;
+		if ((j < count && sizes[j] == r[i].size) ||
+		    count == sizeof(sizes) / sizeof(sizes[0]))
+			continue;
+		memmove(&sizes[j + 1], &sizes[j], (count - j) * sizeof(*sizes));
+		sizes[j] = r[i].size;
+		count++;
+	}
+	fprintf(s, "\nset logscale x 2\n");
+	if (count == 0)
+		return; /* nothing to plot: bench_plot() says so */
+	fprintf(s, "set xrange [%zu/1.26:%zu*1.26]\nset xtics (", sizes[0],
+		sizes[count - 1]);
+	for (i = 0; i < count; i++) {
+		bench_fmt_size(sz, sizeof(sz), sizes[i]);
+		fprintf(s, "%s'%s' %zu", i > 0 ? ", " : "", sz, sizes[i]);
+	}
+	fprintf(s, ")\n");
+}
+
 int
-bench_plot(const char *file, const struct bench_opts *o,
-	   const struct bench_machine *mc, const struct bench_result *r,
-	   size_t n)
+bench_plot(const char *file, const struct bench_machine *mc,
+	   const struct bench_result *r, size_t n)
 {
 	const char *tmp = getenv("TMPDIR"), *names[64];
 	int bytes[64], panels = 1, first;
-	char dpath[PATH_MAX], spath[PATH_MAX], title[512], sz[BENCH_SIZE_STR];
+	char dpath[PATH_MAX], spath[PATH_MAX], title[512];
 	int png, dfd = -1, sfd = -1, blocks, panel, b, rc = 0;
-	size_t lo = 0, hi = 0, i;
 	FILE *d = NULL, *s = NULL;
 
 	if (tmp == NULL || tmp[0] == '\0')
@@ -566,31 +600,8 @@ bench_plot(const char *file, const struct bench_opts *o,
 	gp_str(s, file);
 	fprintf(s, "\nset multiplot layout %d,1 title ", panels);
 	gp_str(s, title);
-	/* The range covers every plotted size (the floor's 64 bytes too)
-	 * with a third of a doubling to spare each side: gnuplot drops the
-	 * label of a tic that falls exactly on the end of its range. */
-	for (i = 0; i < n; i++) {
-		if (r[i].status != BENCH_OK || r[i].size == 0)
-			continue;
-		lo = lo == 0 || r[i].size < lo ? r[i].size : lo;
-		hi = r[i].size > hi ? r[i].size : hi;
-	}
-	/* Tics at the measured sizes, labelled as the table labels them;
-	 * only the floor's may lie below the requested ones. */
-	fprintf(s,
-		"\nset logscale x 2\nset xrange [%zu/1.26:%zu*1.26]\n"
-		"set xtics (",
-		lo, hi);
-	if (lo > 0 && lo < o->sizes[0]) {
-		bench_fmt_size(sz, sizeof(sz), lo);
-		fprintf(s, "'%s' %zu, ", sz, lo);
-	}
-	for (b = 0; b < o->nsizes; b++) {
-		bench_fmt_size(sz, sizeof(sz), o->sizes[b]);
-		fprintf(s, "%s'%s' %zu", b > 0 ? ", " : "", sz, o->sizes[b]);
-	}
-	fprintf(s, ")");
-	fprintf(s, "\nset xlabel 'message size (bytes)'\n"
+	plot_x_axis(s, r, n);
+	fprintf(s, "set xlabel 'message size (bytes)'\n"
 		   "set key outside right top\nset grid\nset logscale y 10\n");
 	for (panel = 0; panel < panels; panel++) {
 		/* Latency in seconds, so that %c gives n, u, m. */

@@ -569,7 +569,7 @@ cmd_bench(int argc, char **argv)
 		status = CLI_EXIT_FAIL;
 	}
 	bench_print(stdout, fmt, &o, &mc, res, nres, sres, nsres);
-	if (plot != NULL && bench_plot(plot, &o, &mc, res, nres) < 0)
+	if (plot != NULL && bench_plot(plot, &mc, res, nres) < 0)
 		status = CLI_EXIT_FAIL;
 	free(res);
 	return status;

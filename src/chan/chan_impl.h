@@ -256,12 +256,15 @@ shmkit__chan_slot(const struct shmkit_chan *ch, uint64_t pos)
 
 /*
  * While a consumer polls an empty slot: ask for the slot's second cache
- * line too. A message longer than 48 bytes goes on there; fetched while
- * we poll, it arrives with the sequence word instead of one transfer
- * after it (chan_bench (a): about 1.9x the floor down to 1.5x for a
- * 64-byte message). Only when that line is the slot's own (stride above
- * one line): otherwise it is the next slot's, which the producer writes
- * next, and our copy would only slow its stores.
+ * line too, where a message longer than 48 bytes goes on. A prefetch that
+ * lands after the producer wrote that line brings it with the sequence
+ * word rather than one transfer after it; one that lands before costs the
+ * producer an invalidation it would pay for our read anyway. chan_bench
+ * (a), the binaries with and without it in turn: 64-byte round trips
+ * 1.91x -> 1.52x the floor while this VM ran slow, no change while it ran
+ * fast. Only when that line is the slot's own (stride above one line):
+ * otherwise it is the next slot's first line, which holds nothing for us
+ * until the producer has written it.
  */
 static inline void
 shmkit__chan_poll_second_line(const struct shmkit_chan *ch,

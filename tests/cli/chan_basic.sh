@@ -94,7 +94,7 @@ run "$SHMKIT" chan stat "$ch"
 grep -Eq "^ +[0-9]+  consumer +$fpid  alive " "$tmp/out" || fail "stat peer table: $out"
 # SIGTERM ends --follow cleanly: it unregisters and dies of the signal.
 kill -TERM $fpid
-set +e; wait $fpid; st=$?; set -e
+wait_exit "follow after SIGTERM" $fpid
 exec 3<&-
 expect_eq "follow killed by SIGTERM" "$st" 143
 "$SHMKIT" chan stat "$ch" --json | python3 -c '

@@ -17,21 +17,9 @@ ROUNDS=30
 # expect_stopped WHAT PID: SIGTERM the waiting PID, a child of this
 # shell; it must die of it within 3 s.
 expect_stopped() {
-	local what=$1 pid=$2 i st
-	kill -TERM "$pid"
-	for ((i = 0; i < 60; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -9 "$pid"
-		fail "$what: still waiting 3 s after SIGTERM"
-	fi
-	set +e
-	wait "$pid"
-	st=$?
-	set -e
-	expect_eq "$what: dies of SIGTERM" "$st" 143
+	kill -TERM "$2"
+	wait_exit "$1: after SIGTERM" "$2" 3
+	expect_eq "$1: dies of SIGTERM" "$st" 143
 }
 
 # stop_round WHAT CMD...: start CMD, SIGTERM it 0-99 ms later.

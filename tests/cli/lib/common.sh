@@ -34,3 +34,23 @@ run() {
 	out=$(cat "$tmp/out")
 	err=$(cat "$tmp/err")
 }
+
+# wait_exit WHAT PID [SECONDS]: wait at most SECONDS (default 5) for
+# PID, a child of this shell, to end, keeping its status in $st; one
+# still running then is killed and the test fails, so that a hang fails
+# this case quickly and its cleanup still runs.
+wait_exit() {
+	local i
+	for ((i = 0; i < ${3:-5} * 20; i++)); do
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$2" 2>/dev/null; then
+		kill -9 "$2"
+		fail "$1: still running after ${3:-5} s"
+	fi
+	set +e
+	wait "$2"
+	st=$?
+	set -e
+}

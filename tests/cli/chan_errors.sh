@@ -56,7 +56,7 @@ expect_fail 2 "not both" "$SHMKIT" chan recv "$ch" --follow -n 2
 [ ! -e "/dev/shm$new" ] || fail "a refused create left $new behind"
 
 # Addresses.
-expect_fail 1 "shmkit chan create: bogus:1: Invalid argument" "$SHMKIT" chan create bogus:1
+expect_fail 1 "shmkit chan create: bogus:1: not an address" "$SHMKIT" chan create bogus:1
 expect_fail 1 "memfd:x: a channel needs a name" "$SHMKIT" chan create memfd:x
 for sub in send recv stat; do
 	expect_fail 1 "shmkit chan $sub: $missing: no such segment" \
@@ -96,6 +96,8 @@ expect_fail 1 "message 2 is longer than the channel's msg-max of 16 bytes (1 sen
 head -c 17 /dev/zero >"$tmp/17"
 expect_fail 1 "$tmp/17 is longer than" "$SHMKIT" chan send "$ch" --file "$tmp/17"
 expect_fail 1 "nosuchfile" "$SHMKIT" chan send "$ch" --file "$tmp/nosuchfile"
+expect_fail 1 "chan send: /nosuch-$$: No such file or directory" \
+	"$SHMKIT" chan send "$ch" --file "/nosuch-$$"
 expect_fail 1 "channel full (1 sent)" "$SHMKIT" chan send "$ch" --nonblock a b c
 expect_fail 1 "channel full, timed out (0 sent)" "$SHMKIT" chan send "$ch" \
 	--timeout 0.1 d

@@ -17,8 +17,14 @@ missing="sysv:$(key_for 9)"
 expect_fail 1 "shmkit stat: $missing: no such segment" "$SHMKIT" stat "$missing"
 expect_fail 1 "$missing" "$SHMKIT" cat "$missing"
 expect_fail 1 "$missing" "$SHMKIT" rm "$missing"
-expect_fail 1 "bogus:1: Invalid argument" "$SHMKIT" stat bogus:1
-expect_fail 1 "sysv:0: Invalid argument" "$SHMKIT" cat sysv:0
+# A text that is no address says why, and what would be one.
+expect_fail 1 "bogus:1: not an address: give sysv:KEY," "$SHMKIT" stat bogus:1
+expect_fail 1 "sysv:0: not an address: key 0 is IPC_PRIVATE" "$SHMKIT" cat sysv:0
+expect_fail 1 "frames: not an address: a POSIX name starts with '/': did you mean '/frames'?" \
+	"$SHMKIT" stat frames
+expect_fail 1 "sysv:6e63: not an address: a System V key is a number" \
+	"$SHMKIT" rm sysv:6e63
+expect_fail 1 "sysv-id:5: the kernel gives ids" "$SHMKIT" mk sysv-id:5 --size 1
 expect_fail 1 "posix:/a/b" "$SHMKIT" rm posix:/a/b
 expect_fail 1 "memfd" "$SHMKIT" mk memfd:x --size 1
 expect_fail 2 "missing --size" "$SHMKIT" mk "posix:/sk-cli-$$-x"
@@ -40,6 +46,37 @@ run "$SHMKIT" rm "$missing" "sysv:$k"
 expect_eq "rm with one failure" "$rc" 1
 run "$SHMKIT" stat "sysv:$k"
 expect_eq "rm removed the good one" "$rc" 1
+
+# mk without --excl hands back an existing segment only when it is what
+# mk would have made: not one with another mode, nor someone else's.
+p=/sk-cli-$$-mode
+own_posix "$p"
+"$SHMKIT" mk "$p" --size 64 --mode 0666 >/dev/null
+expect_fail 1 "posix:$p: already exists with mode 0666, not the 0600 asked for" \
+	"$SHMKIT" mk "posix:$p" --size 64
+[ -z "$out" ] || fail "a refused mk printed the address: $out"
+run "$SHMKIT" mk "$p" --size 64 --mode 0666
+expect_eq "mk of the same segment again" "$rc/$out" "0/posix:$p"
+case $err in *"already existed"*) ;; *) fail "no note on the existing segment: $err" ;; esac
+if [ "$(id -u)" = 0 ]; then
+	chown 65534 "/dev/shm$p"
+	expect_fail 1 "already exists, owned by uid 65534, not by you" \
+		"$SHMKIT" mk "$p" --size 64 --mode 0666
+fi
+
+# A failed write to standard output is not the segment's fault.
+p=/sk-cli-$$-out
+own_posix "$p"
+"$SHMKIT" mk "$p" --size 64 >/dev/null
+for hex in "" --hex; do
+	set +e
+	"$SHMKIT" cat "$p" $hex >/dev/full 2>"$tmp/err"
+	rc=$?
+	set -e
+	expect_eq "cat $hex >/dev/full status" "$rc" 1
+	expect_eq "cat $hex >/dev/full says" "$(cat "$tmp/err")" \
+		"shmkit cat: cannot write to standard output: No space left on device"
+done
 
 # Another uid cannot read a 0600 segment: a clear Permission denied.
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then

@@ -30,7 +30,7 @@ expect_fail 2 "unknown command 'frob'" "$SHMKIT" keys frob
 expect_fail 2 "unrecognized option '--bogus'" "$SHMKIT" keys --bogus ls
 expect_fail 1 "no such segment" k ls
 expect_fail 1 "no such segment" k get a b
-expect_fail 1 "Invalid argument" "$SHMKIT" keys -a bogus:1 ls
+expect_fail 1 "bogus:1: not an address" "$SHMKIT" keys -a bogus:1 ls
 
 k init --capacity 2 >/dev/null
 expect_fail 2 "--capacity: '0' is not a number from 1 to" "$SHMKIT" keys -a "posix:/sk-cli-$$-k2" init --capacity 0

@@ -275,7 +275,8 @@ send_file(struct sender *s, const char *path)
 	char *buf = NULL;
 
 	if (f == NULL) {
-		cli_error("chan send", path, -errno);
+		cli_errorf("chan send", "%s: %s", path,
+			   shmkit_strerror(-errno));
 		return -1;
 	}
 	rc = read_all(f, s->msg_max, &buf, &len);
@@ -284,7 +285,7 @@ send_file(struct sender *s, const char *path)
 	if (rc < 0) {
 		if (stop_signal)
 			stop_now(s->ch);
-		cli_error("chan send", path, rc);
+		cli_errorf("chan send", "%s: %s", path, shmkit_strerror(rc));
 		return -1;
 	}
 	rc = send_one(s, buf, len, path);

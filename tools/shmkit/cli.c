@@ -47,6 +47,54 @@ cli_error(const char *cmd, const char *object, int err)
 		fprintf(stderr, "%s\n", shmkit_strerror(err));
 }
 
+/* Why text is not an address, in a user's words (it failed to parse). */
+static void
+addr_problem(const char *text, char *why, size_t len)
+{
+	const char *colon = strchr(text, ':');
+
+	if (strcmp(text, "sysv:0") == 0 || strcmp(text, "sysv:0x0") == 0)
+		snprintf(why, len,
+			 "key 0 is IPC_PRIVATE, which names no "
+			 "segment ('shmkit mk sysv' picks an unused "
+			 "key)");
+	else if (strncmp(text, "sysv:", 5) == 0 ||
+		 strncmp(text, "sysv-id:", 8) == 0)
+		snprintf(why, len,
+			 "a System V %s is a number: decimal, or "
+			 "hex with 0x",
+			 text[4] == '-' ? "id" : "key");
+	else if (text[0] == '/' || strncmp(text, "posix:", 6) == 0)
+		snprintf(why, len,
+			 "a POSIX name is '/' then up to 255 bytes "
+			 "without another '/'");
+	else if (colon == NULL && text[0] != '\0' && strlen(text) < 256)
+		snprintf(why, len,
+			 "a POSIX name starts with '/': did you "
+			 "mean '/%s'?",
+			 text);
+	else
+		snprintf(why, len,
+			 "give sysv:KEY, sysv-id:ID, "
+			 "ftok:PATH:PROJ, /NAME, posix:/NAME, "
+			 "file:PATH or memfd:NAME");
+}
+
+void
+cli_addr_error(const char *cmd, const char *address, int err)
+{
+	shmkit_addr_t addr;
+	char why[320];
+
+	if (err != -EINVAL || address == NULL ||
+	    shmkit_addr_parse(&addr, address) == 0) {
+		cli_error(cmd, address, err);
+		return;
+	}
+	addr_problem(address, why, sizeof(why));
+	cli_errorf(cmd, "%s: not an address: %s", address, why);
+}
+
 void
 cli_errorf(const char *cmd, const char *fmt, ...)
 {

@@ -45,6 +45,13 @@ extern const struct cli_command cli_commands[];
  */
 void cli_error(const char *cmd, const char *object, int err);
 
+/*
+ * cli_addr_error - cli_error() for an operation on ADDRESS, which also
+ * says what is wrong with ADDRESS when err is -EINVAL because it is not
+ * an address at all ("frames": "did you mean '/frames'?").
+ */
+void cli_addr_error(const char *cmd, const char *address, int err);
+
 /* cli_errorf - print "shmkit[ CMD]: " and the formatted text to stderr. */
 void cli_errorf(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

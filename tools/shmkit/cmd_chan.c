@@ -165,7 +165,7 @@ chan_report(const char *cmd, const char *address, int err)
 			   address);
 		break;
 	default:
-		cli_error(cmd, address, err);
+		cli_addr_error(cmd, address, err);
 		break;
 	}
 }
@@ -347,7 +347,7 @@ chan_create(int argc, char **argv)
 					    "does not allow)");
 	rc = shmkit_addr_parse(&addr, address);
 	if (rc < 0) {
-		cli_error(cmd, address, rc);
+		cli_addr_error(cmd, address, rc);
 		return CLI_EXIT_FAIL;
 	}
 	if (addr.kind == SHMKIT_ADDR_MEMFD ||

@@ -161,7 +161,7 @@ cmd_cat(int argc, char **argv)
 	const char *addr;
 	shmkit_seg_t *seg;
 	void *map = NULL;
-	int rc;
+	int rc, out_failed = 0;
 
 	rc = parse_io_opts("cat", argc, argv, &o, 1, cat_usage);
 	if (rc != 0)
@@ -169,7 +169,7 @@ cmd_cat(int argc, char **argv)
 	addr = argv[optind];
 	rc = shmkit_seg_open(&seg, addr, &ro);
 	if (rc < 0) {
-		cli_error("cat", addr, rc);
+		cli_addr_error("cat", addr, rc);
 		return CLI_EXIT_FAIL;
 	}
 	size = shmkit_seg_size(seg);
@@ -201,14 +201,21 @@ cmd_cat(int argc, char **argv)
 		} else {
 			fflush(stdout);
 			rc = write_all(STDOUT_FILENO, (char *)buf, n);
+			out_failed = rc < 0;
 		}
 		pos += n;
 	}
 	if (rc == 0 && o.hex)
 		printf("%08llx\n", o.offset + o.length);
 	shmkit_seg_close(seg);
+	if (out_failed) {
+		/* Not the segment's fault: say so ("cat /x >/dev/full"). */
+		cli_errorf("cat", "cannot write to standard output: %s",
+			   shmkit_strerror(rc));
+		return CLI_EXIT_FAIL;
+	}
 	if (rc < 0) {
-		cli_error("cat", addr, rc);
+		cli_addr_error("cat", addr, rc);
 		return CLI_EXIT_FAIL;
 	}
 	return CLI_EXIT_OK;
@@ -244,7 +251,7 @@ cmd_write(int argc, char **argv)
 	addr = argv[optind];
 	rc = shmkit_seg_open(&seg, addr, NULL);
 	if (rc < 0) {
-		cli_error("write", addr, rc);
+		cli_addr_error("write", addr, rc);
 		return CLI_EXIT_FAIL;
 	}
 	size = shmkit_seg_size(seg);
@@ -307,7 +314,7 @@ out:
 	free(buf);
 	shmkit_seg_close(seg);
 	if (rc < 0) {
-		cli_error("write", addr, rc);
+		cli_addr_error("write", addr, rc);
 		return CLI_EXIT_FAIL;
 	}
 	return CLI_EXIT_OK;

@@ -227,7 +227,7 @@ pair_operands(const struct keys_ctx *ctx, int argc, char **argv)
 static int
 store_error(const struct keys_ctx *ctx, int rc)
 {
-	cli_error(ctx->cmd, ctx->address, rc);
+	cli_addr_error(ctx->cmd, ctx->address, rc);
 	/* -EAGAIN of get or ls: a peer kept rewriting a record. */
 	if (rc == -EAGAIN)
 		cli_errorf(ctx->cmd, "a record kept changing while it was "
@@ -240,7 +240,7 @@ store_error(const struct keys_ctx *ctx, int rc)
 static int
 open_error(const struct keys_ctx *ctx, int rc)
 {
-	cli_error(ctx->cmd, ctx->address, rc);
+	cli_addr_error(ctx->cmd, ctx->address, rc);
 	if ((rc == -ENOMEM || rc == -EPERM || rc == -EAGAIN) &&
 	    !(ctx->flags & SHMKIT_KEYS_NOLOCK_OK))
 		cli_errorf(ctx->cmd, "if the store's pages cannot be locked in "

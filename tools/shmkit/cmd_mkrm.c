@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <shmkit/shmkit.h>
 
@@ -30,7 +31,8 @@ mk_usage(void)
 	       "                    powers of 1024, KB, MB, GB of 1000\n"
 	       "  -m, --mode MODE   octal permissions (default 0600)\n"
 	       "  -x, --excl        fail if it exists (default: an existing\n"
-	       "                    segment of at least SIZE is accepted)\n"
+	       "                    segment of at least SIZE is accepted\n"
+	       "                    if it is yours, with MODE)\n"
 	       "  -h, --help        this help\n\n"
 	       "Examples:\n"
 	       "  shmkit mk sysv --size 1M\n"
@@ -58,6 +60,34 @@ mk_random_sysv(const shmkit_seg_opts_t *opts, char *addr, size_t len)
 	return rc;
 }
 
+/*
+ * mk without --excl takes an existing segment as made only when it is
+ * what mk would have made: ours, with the mode asked for. Anything else
+ * (someone else's, or world-writable where 0600 was asked) is reported,
+ * not handed back as if it were new. Returns 1 when it is ours.
+ */
+static int
+existing_is_ours(const char *address, const shmkit_seg_stat_t *st, mode_t mode)
+{
+	if (st->uid != geteuid()) {
+		cli_errorf("mk",
+			   "%s: already exists, owned by uid %u, not by "
+			   "you: remove it first, or use another name",
+			   address, (unsigned)st->uid);
+		return 0;
+	}
+	if ((st->mode & 07777) != mode) {
+		cli_errorf("mk",
+			   "%s: already exists with mode %04o, not the "
+			   "%04o asked for: remove it first, or ask for "
+			   "--mode %04o",
+			   address, (unsigned)(st->mode & 07777),
+			   (unsigned)mode, (unsigned)(st->mode & 07777));
+		return 0;
+	}
+	return 1;
+}
+
 int
 cmd_mk(int argc, char **argv)
 {
@@ -70,6 +100,8 @@ cmd_mk(int argc, char **argv)
 	};
 	shmkit_seg_opts_t opts = { .mode = 0600 };
 	char addr[SHMKIT_ADDR_STRLEN];
+	shmkit_seg_stat_t st;
+	shmkit_addr_t parsed;
 	unsigned long long size = 0;
 	shmkit_seg_t *seg;
 	int c, rc, excl = 0, have_size = 0;
@@ -125,20 +157,33 @@ cmd_mk(int argc, char **argv)
 			   argv[optind]);
 		return CLI_EXIT_FAIL;
 	}
+	if (shmkit_addr_parse(&parsed, argv[optind]) == 0 &&
+	    parsed.kind == SHMKIT_ADDR_SYSV_ID) {
+		cli_errorf("mk",
+			   "%s: the kernel gives ids to new segments: "
+			   "name a key (sysv:KEY), or give 'sysv' for "
+			   "an unused one",
+			   argv[optind]);
+		return CLI_EXIT_FAIL;
+	}
 	rc = excl ? shmkit_seg_create(&seg, argv[optind], &opts) :
 		    shmkit_seg_open_or_create(&seg, argv[optind], &opts);
 	if (rc < 0) {
-		cli_error("mk", argv[optind], rc);
+		cli_addr_error("mk", argv[optind], rc);
 		return CLI_EXIT_FAIL;
 	}
-	{
-		shmkit_seg_stat_t st;
-
-		if (shmkit_seg_stat(seg, &st) == 0)
-			printf("%s\n", st.address);
-		else
-			printf("%s\n", argv[optind]);
+	if (shmkit_seg_stat(seg, &st) < 0) {
+		memset(&st, 0, sizeof(st));
+		snprintf(st.address, sizeof(st.address), "%s", argv[optind]);
+		st.mode = opts.mode;
+		st.uid = geteuid();
 	}
+	if (rc == SHMKIT_SEG_OPENED &&
+	    !existing_is_ours(argv[optind], &st, opts.mode)) {
+		shmkit_seg_close(seg);
+		return CLI_EXIT_FAIL;
+	}
+	printf("%s\n", st.address);
 	if (rc == SHMKIT_SEG_OPENED)
 		fprintf(stderr, "shmkit mk: %s already existed (%zu bytes)\n",
 			argv[optind], shmkit_seg_size(seg));
@@ -211,7 +256,7 @@ rm_stale_one(const struct obj *o, int dry_run, int named, const char *arg)
 	if (!dry_run) {
 		rc = shmkit_seg_unlink_address(addr);
 		if (rc < 0) {
-			cli_error("rm", o->address, rc);
+			cli_addr_error("rm", o->address, rc);
 			return -1;
 		}
 	}
@@ -231,7 +276,7 @@ rm_stale(char **addrs, int n, int dry_run)
 		for (i = 0; i < (size_t)n; i++) {
 			rc = objects_find(addrs[i], 1, &one);
 			if (rc < 0) {
-				cli_error("rm", addrs[i], rc);
+				cli_addr_error("rm", addrs[i], rc);
 				failed = 1;
 				continue;
 			}
@@ -293,7 +338,7 @@ cmd_rm(int argc, char **argv)
 		known = objects_find(argv[i], 0, &before) == 0;
 		rc = shmkit_seg_unlink_address(argv[i]);
 		if (rc < 0) {
-			cli_error("rm", argv[i], rc);
+			cli_addr_error("rm", argv[i], rc);
 			failed = 1;
 			continue;
 		}

@@ -242,7 +242,7 @@ cmd_stat(int argc, char **argv)
 						       "missing ADDRESS");
 	rc = shmkit_addr_parse(&addr, argv[optind]);
 	if (rc < 0) {
-		cli_error("stat", argv[optind], rc);
+		cli_addr_error("stat", argv[optind], rc);
 		return CLI_EXIT_FAIL;
 	}
 	is_file = addr.kind == SHMKIT_ADDR_FILE;
@@ -254,7 +254,7 @@ cmd_stat(int argc, char **argv)
 	rc = is_file ? stat_file(argv[optind], &o) :
 		       objects_find(argv[optind], 1, &o);
 	if (rc < 0) {
-		cli_error("stat", argv[optind], rc);
+		cli_addr_error("stat", argv[optind], rc);
 		return CLI_EXIT_FAIL;
 	}
 	print_obj(&o, is_file, json);

@@ -65,13 +65,13 @@ usage(void)
  * output.
  */
 static int
-close_stdout(int status)
+close_stdout(const char *cmd, int status)
 {
 	if (fflush(stdout) != 0)
-		cli_errorf(NULL, "cannot write to standard output: %s",
+		cli_errorf(cmd, "cannot write to standard output: %s",
 			   shmkit_strerror(-errno));
 	else if (ferror(stdout)) /* an earlier write failed; errno is gone */
-		cli_errorf(NULL, "cannot write to standard output");
+		cli_errorf(cmd, "cannot write to standard output");
 	else
 		return status;
 	return status == CLI_EXIT_OK ? CLI_EXIT_FAIL : status;
@@ -106,10 +106,10 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'h':
 			usage();
-			return close_stdout(CLI_EXIT_OK);
+			return close_stdout(NULL, CLI_EXIT_OK);
 		case 'V':
 			printf("%s %s\n", CLI_PROGRAM, SHMKIT_VERSION_STRING);
-			return close_stdout(CLI_EXIT_OK);
+			return close_stdout(NULL, CLI_EXIT_OK);
 		default:
 			return cli_getopt_error(NULL, c, argv);
 		}
@@ -123,5 +123,5 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0; /* glibc: 0 restarts getopt completely for the command */
-	return close_stdout(cmd->run(argc, argv));
+	return close_stdout(cmd->name, cmd->run(argc, argv));
 }

@@ -27,6 +27,11 @@ expect_fail 1 "sysv:6e63: not an address: a System V key is a number" \
 expect_fail 1 "sysv-id:5: the kernel gives ids" "$SHMKIT" mk sysv-id:5 --size 1
 expect_fail 1 "posix:/a/b" "$SHMKIT" rm posix:/a/b
 expect_fail 1 "memfd" "$SHMKIT" mk memfd:x --size 1
+for c in cat write rm; do
+	expect_fail 1 "shmkit $c: memfd:x: a memfd has no name to look it up by" \
+		"$SHMKIT" $c memfd:x </dev/null
+done
+expect_fail 2 "--json or --raw, not both" "$SHMKIT" ls -J -r
 expect_fail 2 "missing --size" "$SHMKIT" mk "posix:/sk-cli-$$-x"
 expect_fail 2 "invalid size" "$SHMKIT" mk "posix:/sk-cli-$$-x" --size 12Q
 expect_fail 2 "invalid size" "$SHMKIT" mk "posix:/sk-cli-$$-x" --size 0

@@ -31,6 +31,8 @@ expect_fail 2 "unrecognized option '--bogus'" "$SHMKIT" keys --bogus ls
 expect_fail 1 "no such segment" k ls
 expect_fail 1 "no such segment" k get a b
 expect_fail 1 "bogus:1: not an address" "$SHMKIT" keys -a bogus:1 ls
+expect_fail 1 "make a key store with 'shmkit keys -a /sk-cli-$$-none init'" \
+	"$SHMKIT" keys -a "/sk-cli-$$-none" ls
 
 k init --capacity 2 >/dev/null
 expect_fail 2 "--capacity: '0' is not a number from 1 to" "$SHMKIT" keys -a "posix:/sk-cli-$$-k2" init --capacity 0

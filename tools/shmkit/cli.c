@@ -86,8 +86,18 @@ cli_addr_error(const char *cmd, const char *address, int err)
 	shmkit_addr_t addr;
 	char why[320];
 
-	if (err != -EINVAL || address == NULL ||
-	    shmkit_addr_parse(&addr, address) == 0) {
+	if (address != NULL && shmkit_addr_parse(&addr, address) == 0) {
+		if (err == -EOPNOTSUPP && addr.kind == SHMKIT_ADDR_MEMFD)
+			cli_errorf(cmd,
+				   "%s: a memfd has no name to look it up "
+				   "by; it lives only as long as its "
+				   "processes",
+				   address);
+		else
+			cli_error(cmd, address, err);
+		return;
+	}
+	if (err != -EINVAL || address == NULL) {
 		cli_error(cmd, address, err);
 		return;
 	}

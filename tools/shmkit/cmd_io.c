@@ -228,6 +228,9 @@ write_usage(void)
 	       "Copy standard input into a segment at byte N (default 0).\n"
 	       "Input that would run past the end of the segment is refused\n"
 	       "and nothing is written.\n\n"
+	       "Options:\n"
+	       "  -o, --offset N   start at byte N (default 0)\n"
+	       "  -h, --help       this help\n\n"
 	       "Examples:\n"
 	       "  printf 'hello' | shmkit write sysv:0x44\n"
 	       "  shmkit write /frames --offset 4K < frame.bin\n");

@@ -241,6 +241,14 @@ static int
 open_error(const struct keys_ctx *ctx, int rc)
 {
 	cli_addr_error(ctx->cmd, ctx->address, rc);
+	if (rc == -ENOENT && strcmp(ctx->cmd, "keys init") != 0) {
+		int other = strcmp(ctx->address, DEFAULT_ADDRESS) != 0;
+
+		cli_errorf(ctx->cmd,
+			   "make a key store with 'shmkit keys%s%s "
+			   "init'",
+			   other ? " -a " : "", other ? ctx->address : "");
+	}
 	if ((rc == -ENOMEM || rc == -EPERM || rc == -EAGAIN) &&
 	    !(ctx->flags & SHMKIT_KEYS_NOLOCK_OK))
 		cli_errorf(ctx->cmd, "if the store's pages cannot be locked in "

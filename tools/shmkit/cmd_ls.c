@@ -418,6 +418,8 @@ cmd_ls(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error("ls", "unexpected argument: '%s'",
 				       argv[optind]);
+	if (o.json && o.raw)
+		return cli_usage_error("ls", "--json or --raw, not both");
 	if (o.want == 0)
 		o.want = OBJ_WANT_SYSV | OBJ_WANT_POSIX;
 	if (probe)

@@ -174,6 +174,10 @@ main(int argc, char **argv)
 	int go_early[2], go_late[2], i, bad, rc;
 	pid_t early, late;
 
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		fprintf(stderr, "usage: chan_broadcast [ADDRESS]\n");
+		return 2;
+	}
 	snprintf(name, sizeof(name), "posix:/chan-broadcast-%ld",
 		 (long)getpid());
 	address = argc > 1 ? argv[1] : name;

@@ -63,7 +63,7 @@ main(int argc, char **argv)
 	long n = 0;
 	int rc, wlen;
 
-	if (argc != 2) {
+	if (argc != 2 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: chan_consumer ADDRESS\n");
 		return 2;
 	}

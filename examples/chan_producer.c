@@ -42,7 +42,7 @@ main(int argc, char **argv)
 	void *slot;
 	int rc, len;
 
-	if (argc < 2 || argc > 3) {
+	if (argc < 2 || argc > 3 || argv[1][0] == '-') {
 		fprintf(stderr, "usage: chan_producer ADDRESS [COUNT]\n");
 		return 2;
 	}

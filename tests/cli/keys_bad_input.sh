@@ -56,7 +56,7 @@ expect_fail 2 "no key bytes" k put c s -k 1 --file /dev/null
 expect_fail 2 "no key bytes" bash -c "'$SHMKIT' keys -a '$addr' put c s -k 1 < /dev/null"
 expect_fail 2 "longer than 128 bytes" bash -c "head -c 129 /dev/zero | '$SHMKIT' keys -a '$addr' put c s -k 1"
 expect_fail 2 "longer than 128 bytes" bash -c "head -c 129 /dev/zero | od -An -v -tx1 | '$SHMKIT' keys -a '$addr' put c s -k 1 --hex"
-expect_fail 2 "not hex digits" bash -c "printf abc | '$SHMKIT' keys -a '$addr' put c s -k 1 --hex"
+expect_fail 2 "not hex digits in pairs" bash -c "printf abc | '$SHMKIT' keys -a '$addr' put c s -k 1 --hex"
 expect_fail 1 "No such file or directory" k put c s -k 1 --file "$tmp/missing"
 expect_fail 2 "needs --reveal" k get c s --raw
 expect_fail 2 "unrecognized option '--key'" k put c s -k 1 --key abc

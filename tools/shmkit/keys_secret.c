@@ -142,7 +142,9 @@ read_key(const char *cmd, const char *file, int hex, struct secret *s)
 						"than %d bytes",
 						from, SHMKIT_KEYS_KEY_MAX);
 			else
-				cli_usage_error(cmd, "%s is not hex digits",
+				cli_usage_error(cmd,
+						"%s is not hex digits "
+						"in pairs (as in 00ff1a)",
 						from);
 			return CLI_EXIT_USAGE;
 		}

@@ -2,7 +2,8 @@
 # shmkit chan recv whose reader has gone ("recv | head -c0") dies of
 # SIGPIPE as a filter does, but only after closing its handle: it leaves
 # no dead consumer registered, and the message it could not write out
-# stays in the channel for the next receiver.
+# stays in the channel for the next receiver. An idle --follow receiver
+# notices the same without a message to write.
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 
@@ -38,4 +39,20 @@ case $out in *"pending    2"*) ;; *) fail "a message was lost: $out" ;; esac
 run "$SHMKIT" chan recv "$ch" -n2 --timeout 5
 expect_eq "both messages still there" "$out" "first
 second"
+
+# An idle receiver notices too, with no message to write: within a piece
+# of its wait, it unregisters and dies of SIGPIPE.
+exec 4<>"$tmp/fifo"
+"$SHMKIT" chan recv "$ch" --follow >"$tmp/fifo" 4<&- &
+rp=$!
+for ((i = 0; i < 200; i++)); do
+	"$SHMKIT" chan stat "$ch" | grep -q "1 registered, 1 alive" && break
+	sleep 0.05
+done
+exec 4<&-
+wait_exit "idle --follow after its reader left" $rp 3
+expect_eq "idle receiver's status (128 + SIGPIPE)" "$st" 141
+run "$SHMKIT" chan stat "$ch"
+case $out in *"peers      0 registered, 0 alive"*) ;;
+*) fail "the idle receiver left its place registered: $out" ;; esac
 echo "chan sigpipe ok"

@@ -5,7 +5,9 @@
  * handle closed, which unregisters the peer and gives back a message
  * being written out, and then the command dies of the same signal.
  * SIGPIPE too ("shmkit chan recv /c | head -1"): the write fails with
- * EPIPE instead of killing the command before it unregisters.
+ * EPIPE instead of killing the command before it unregisters; a waiting
+ * recv also looks between two pieces of its wait (below) for a reader
+ * that has gone, so that it need not wait for a message to find out.
  * SHMKIT_WAIT_INTR ends a wait only when the handler runs while the
  * library sleeps in the kernel; one that runs while it spins, or between
  * two sleeps, only sets the flag. So every wait here is made in pieces of
@@ -27,10 +29,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <shmkit/shmkit.h>
 
@@ -441,6 +445,35 @@ write_msg(struct receiver *r, const void *msg, size_t len)
 }
 
 /*
+ * Has the reader of our standard output gone ("recv --follow | head -1"
+ * once head has exited)? A pipe's write end polls POLLERR then. Checked
+ * between two pieces of a wait, so that an idle recv notices within a
+ * piece, not only at its next message.
+ */
+static int
+output_gone(void)
+{
+	struct pollfd p = {.fd = STDOUT_FILENO, .events = 0};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+/* The reader has gone: end as a failed write would (write_msg()). */
+static int
+reader_gone(struct receiver *r)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == on_stop) {
+		stop_signal = SIGPIPE;
+		stop_now(r->ch);
+	}
+	cli_errorf("chan recv", "cannot write to standard output: %s",
+		   shmkit_strerror(-EPIPE));
+	return -1;
+}
+
+/*
  * Receives and writes one message. Returns 1 done, 0 nothing came (timed
  * out or empty), -1 on a failure it reported.
  */
@@ -464,8 +497,11 @@ recv_one(struct receiver *r)
 					      &piece, flags);
 		else
 			rc = shmkit_chan_peek(r->ch, &msg, &len, &piece, flags);
-		if (rc == -ETIMEDOUT && !last && !stop_signal)
+		if (rc == -ETIMEDOUT && !last && !stop_signal) {
+			if (output_gone())
+				return reader_gone(r);
 			continue;
+		}
 		if (rc != -EMSGSIZE)
 			break;
 		/* Copy mode, a message longer than the buffer: grow. */

@@ -55,4 +55,24 @@ expect_eq "idle receiver's status (128 + SIGPIPE)" "$st" 141
 run "$SHMKIT" chan stat "$ch"
 case $out in *"peers      0 registered, 0 alive"*) ;;
 *) fail "the idle receiver left its place registered: $out" ;; esac
+
+# The same with SIGPIPE blocked by the parent: the signal cannot end the
+# command, which exits as if it had (141), after unregistering.
+python3 - "$SHMKIT" "$ch" <<'EOF' || fail "recv with SIGPIPE blocked"
+import signal, subprocess, sys, time
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGPIPE])
+p = subprocess.Popen([sys.argv[1], "chan", "recv", sys.argv[2], "--follow"],
+                     stdout=subprocess.PIPE)
+time.sleep(0.3)
+p.stdout.close()
+try:
+    rc = p.wait(timeout=5)
+except subprocess.TimeoutExpired:
+    p.kill()
+    sys.exit("still running 5 s after its reader left")
+sys.exit(0 if rc == 141 else "exit status %d, want 141" % rc)
+EOF
+run "$SHMKIT" chan stat "$ch"
+case $out in *"peers      0 registered, 0 alive"*) ;;
+*) fail "the receiver with SIGPIPE blocked stayed registered: $out" ;; esac
 echo "chan sigpipe ok"

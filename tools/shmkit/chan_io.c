@@ -72,15 +72,16 @@ catch_stop_signals(void)
 	}
 }
 
-/* After a stop signal: close the handle, then die of the signal. */
-static void
-stop_now(shmkit_chan_t *ch)
+/* After a stop signal: close the handle, then die of the signal. Never
+ * returns: with the signal blocked (a parent's mask), as if it had. */
+static void __attribute__((noreturn)) stop_now(shmkit_chan_t *ch)
 {
 	shmkit_chan_close(ch);
 	fflush(stdout);
 	raise(stop_signal); /* the default action: SA_RESETHAND */
 	signal(stop_signal, SIG_DFL);
 	raise(stop_signal);
+	_exit(128 + stop_signal);
 }
 
 /* A wait for one message, or room for one, on CLOCK_MONOTONIC. */

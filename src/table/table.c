@@ -148,18 +148,26 @@ format(unsigned char *mem, const shmkit_table_opts_t *opts,
 	return 0;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14; C libraries before 2.35 */
+#endif
+
 /*
  * Fault in every page of a new table in memory, in the creator, at once.
  * tmpfs zeroes a page at its first touch; paid here in one pass, that is
  * no longer a page fault in the first put to land on each page (a fresh
- * 1M-record table took one every 30 inserts). Not for file: tables,
- * whose every page would then go to disk. Best effort: a kernel without
+ * 1M-record table took one every 30 inserts). Only where the segment's
+ * memory is reserved already (POSIX and memfd segments are fallocated):
+ * a System V table would be made resident whole, and a file: table
+ * written to disk whole. Best effort: a kernel without
  * MADV_POPULATE_WRITE (before 5.14) leaves the faults where they were.
  */
 static void
 prefault(const shmkit_seg_t *seg, void *mem, size_t size)
 {
-	if (shmkit_seg_backend(seg) == SHMKIT_BACKEND_FILE)
+	shmkit_backend_t b = shmkit_seg_backend(seg);
+
+	if (b != SHMKIT_BACKEND_POSIX && b != SHMKIT_BACKEND_MEMFD)
 		return;
 	if (madvise(mem, shmkit__round_up(size, shmkit__page_size()),
 		    MADV_POPULATE_WRITE) < 0)

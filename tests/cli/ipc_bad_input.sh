@@ -25,6 +25,12 @@ expect_fail 1 "frames: not an address: a POSIX name starts with '/': did you mea
 expect_fail 1 "sysv:6e63: not an address: a System V key is a number" \
 	"$SHMKIT" rm sysv:6e63
 expect_fail 1 "sysv-id:5: the kernel gives ids" "$SHMKIT" mk sysv-id:5 --size 1
+expect_fail 1 "key 0 is IPC_PRIVATE" "$SHMKIT" stat sysv:0x00000000
+expect_fail 1 "key out of range (at most 0xffffffff)" "$SHMKIT" stat sysv:0x100000000
+expect_fail 1 "'sysv' needs a colon" "$SHMKIT" stat sysv
+expect_fail 1 "ftok:PATH:PROJ takes a PATH and a PROJ of 1 to 255" "$SHMKIT" stat ftok:/p:0
+run "$SHMKIT" stat frames/x
+case $err in *"did you mean"*) fail "frames/x: suggested an invalid name: $err" ;; esac
 expect_fail 1 "posix:/a/b" "$SHMKIT" rm posix:/a/b
 expect_fail 1 "memfd" "$SHMKIT" mk memfd:x --size 1
 for c in cat write rm; do

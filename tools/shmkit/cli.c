@@ -47,37 +47,97 @@ cli_error(const char *cmd, const char *object, int err)
 		fprintf(stderr, "%s\n", shmkit_strerror(err));
 }
 
+/* A number as addresses spell them: decimal, or hex after 0x. 0 and *v,
+ * or -1 if it is not one; *big when it is one, past 64 bits. */
+static int
+addr_number(const char *s, unsigned long long *v, int *big)
+{
+	int base = (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? 16 : 10;
+	const char *digits = base == 16 ? s + 2 : s;
+	char *end;
+
+	*big = 0;
+	if (*digits == '\0' ||
+	    strchr("0123456789abcdefABCDEF", *digits) == NULL)
+		return -1;
+	errno = 0;
+	*v = strtoull(digits, &end, base);
+	if (*end != '\0')
+		return -1;
+	*big = errno == ERANGE;
+	return 0;
+}
+
 /* Why text is not an address, in a user's words (it failed to parse). */
 static void
 addr_problem(const char *text, char *why, size_t len)
 {
+	static const char *const bare[] = {"sysv", "sysv-id", "ftok", "posix",
+					   "file", "memfd",   NULL};
 	const char *colon = strchr(text, ':');
+	char name[NAME_MAX + 2];
+	shmkit_addr_t addr;
+	unsigned long long v;
+	int i, big, id = strncmp(text, "sysv-id:", 8) == 0;
 
-	if (strcmp(text, "sysv:0") == 0 || strcmp(text, "sysv:0x0") == 0)
+	for (i = 0; bare[i] != NULL; i++)
+		if (strcmp(text, bare[i]) == 0) {
+			snprintf(why, len,
+				 "'%s' needs a colon and what "
+				 "follows it, as in %s",
+				 text,
+				 i == 0	  ? "sysv:0x44"
+				 : i == 1 ? "sysv-id:12"
+				 : i == 2 ? "ftok:/etc/hosts:65"
+				 : i == 3 ? "posix:/frames"
+				 : i == 4 ? "file:/var/lib/app/shm"
+					  : "memfd:frames");
+			return;
+		}
+	if (id || strncmp(text, "sysv:", 5) == 0) {
+		if (addr_number(text + (id ? 8 : 5), &v, &big) < 0)
+			snprintf(why, len,
+				 "a System V %s is a number: "
+				 "decimal, or hex with 0x",
+				 id ? "id" : "key");
+		else if (!id && v == 0 && !big)
+			snprintf(why, len,
+				 "key 0 is IPC_PRIVATE, which names "
+				 "no segment ('shmkit mk sysv' picks "
+				 "an unused key)");
+		else
+			snprintf(why, len, "%s out of range (at most %s)",
+				 id ? "id" : "key",
+				 id ? "2147483647" : "0xffffffff");
+	} else if (strncmp(text, "ftok:", 5) == 0) {
 		snprintf(why, len,
-			 "key 0 is IPC_PRIVATE, which names no "
-			 "segment ('shmkit mk sysv' picks an unused "
-			 "key)");
-	else if (strncmp(text, "sysv:", 5) == 0 ||
-		 strncmp(text, "sysv-id:", 8) == 0)
+			 "ftok:PATH:PROJ takes a PATH and a PROJ of "
+			 "1 to 255 or one character, as in "
+			 "ftok:/etc/hosts:65");
+	} else if (strncmp(text, "file:", 5) == 0 ||
+		   strncmp(text, "memfd:", 6) == 0) {
 		snprintf(why, len,
-			 "a System V %s is a number: decimal, or "
-			 "hex with 0x",
-			 text[4] == '-' ? "id" : "key");
-	else if (text[0] == '/' || strncmp(text, "posix:", 6) == 0)
+			 "%s needs a %s after the colon, without "
+			 "control characters",
+			 text[0] == 'f' ? "file:" : "memfd:",
+			 text[0] == 'f' ? "PATH" : "NAME");
+	} else if (text[0] == '/' || strncmp(text, "posix:", 6) == 0) {
 		snprintf(why, len,
 			 "a POSIX name is '/' then up to 255 bytes "
-			 "without another '/'");
-	else if (colon == NULL && text[0] != '\0' && strlen(text) < 256)
+			 "without another '/' (not '.' or '..')");
+	} else if (colon == NULL && strlen(text) < sizeof(name) - 1 &&
+		   snprintf(name, sizeof(name), "/%s", text) > 0 &&
+		   shmkit_addr_parse(&addr, name) == 0) {
 		snprintf(why, len,
 			 "a POSIX name starts with '/': did you "
-			 "mean '/%s'?",
-			 text);
-	else
+			 "mean '%s'?",
+			 name);
+	} else {
 		snprintf(why, len,
 			 "give sysv:KEY, sysv-id:ID, "
 			 "ftok:PATH:PROJ, /NAME, posix:/NAME, "
 			 "file:PATH or memfd:NAME");
+	}
 }
 
 void

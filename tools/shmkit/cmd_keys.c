@@ -235,13 +235,29 @@ store_error(const struct keys_ctx *ctx, int rc)
 	return CLI_EXIT_FAIL;
 }
 
+/* Would "keys init" make a store at address, missing now? Only for a
+ * POSIX name or a System V key (ftok: and file: paths may lack their
+ * directory), and only one that needs no quoting in the hint. */
+static int
+init_could_make(const char *address)
+{
+	shmkit_addr_t a;
+
+	return shmkit_addr_parse(&a, address) == 0 &&
+	       (a.kind == SHMKIT_ADDR_POSIX ||
+		a.kind == SHMKIT_ADDR_SYSV_KEY) &&
+	       strspn(address, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
+			       "VWXYZ0123456789/_.:-") == strlen(address);
+}
+
 /* Reports a failed create or open: only they lock pages in memory, so
  * only their -ENOMEM, -EPERM and -EAGAIN get the hint for mlock. */
 static int
 open_error(const struct keys_ctx *ctx, int rc)
 {
 	cli_addr_error(ctx->cmd, ctx->address, rc);
-	if (rc == -ENOENT && strcmp(ctx->cmd, "keys init") != 0) {
+	if (rc == -ENOENT && strcmp(ctx->cmd, "keys init") != 0 &&
+	    init_could_make(ctx->address)) {
 		int other = strcmp(ctx->address, DEFAULT_ADDRESS) != 0;
 
 		cli_errorf(ctx->cmd,

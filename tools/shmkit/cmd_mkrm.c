@@ -104,7 +104,7 @@ cmd_mk(int argc, char **argv)
 	shmkit_addr_t parsed;
 	unsigned long long size = 0;
 	shmkit_seg_t *seg;
-	int c, rc, excl = 0, have_size = 0;
+	int c, rc, stat_rc, excl = 0, have_size = 0;
 	long mode;
 
 	while ((c = getopt_long(argc, argv, ":s:m:xh", longopts, NULL)) != -1) {
@@ -172,18 +172,18 @@ cmd_mk(int argc, char **argv)
 		cli_addr_error("mk", argv[optind], rc);
 		return CLI_EXIT_FAIL;
 	}
-	if (shmkit_seg_stat(seg, &st) < 0) {
-		memset(&st, 0, sizeof(st));
-		snprintf(st.address, sizeof(st.address), "%s", argv[optind]);
-		st.mode = opts.mode;
-		st.uid = geteuid();
+	stat_rc = shmkit_seg_stat(seg, &st);
+	if (rc == SHMKIT_SEG_OPENED) {
+		/* An existing segment is handed back only once checked. */
+		if (stat_rc < 0)
+			cli_addr_error("mk", argv[optind], stat_rc);
+		if (stat_rc < 0 ||
+		    !existing_is_ours(argv[optind], &st, opts.mode)) {
+			shmkit_seg_close(seg);
+			return CLI_EXIT_FAIL;
+		}
 	}
-	if (rc == SHMKIT_SEG_OPENED &&
-	    !existing_is_ours(argv[optind], &st, opts.mode)) {
-		shmkit_seg_close(seg);
-		return CLI_EXIT_FAIL;
-	}
-	printf("%s\n", st.address);
+	printf("%s\n", stat_rc == 0 ? st.address : argv[optind]);
 	if (rc == SHMKIT_SEG_OPENED)
 		fprintf(stderr, "shmkit mk: %s already existed (%zu bytes)\n",
 			argv[optind], shmkit_seg_size(seg));

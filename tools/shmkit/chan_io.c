@@ -74,7 +74,8 @@ catch_stop_signals(void)
 
 /* After a stop signal: close the handle, then die of the signal. Never
  * returns: with the signal blocked (a parent's mask), as if it had. */
-static void __attribute__((noreturn)) stop_now(shmkit_chan_t *ch)
+static void __attribute__((noreturn))
+stop_now(shmkit_chan_t *ch)
 {
 	shmkit_chan_close(ch);
 	fflush(stdout);

@@ -72,26 +72,30 @@ addr_number(const char *s, unsigned long long *v, int *big)
 static void
 addr_problem(const char *text, char *why, size_t len)
 {
-	static const char *const bare[] = {"sysv", "sysv-id", "ftok", "posix",
-					   "file", "memfd",   NULL};
+	/* Each back end's word, and an address that spells it out. */
+	static const struct {
+		const char *word, *example;
+	} bare[] = {
+		{"sysv", "sysv:0x44"},
+		{"sysv-id", "sysv-id:12"},
+		{"ftok", "ftok:/etc/hosts:65"},
+		{"posix", "posix:/frames"},
+		{"file", "file:/var/lib/app/shm"},
+		{"memfd", "memfd:frames"},
+	};
 	const char *colon = strchr(text, ':');
 	char name[NAME_MAX + 2];
 	shmkit_addr_t addr;
 	unsigned long long v;
-	int i, big, id = strncmp(text, "sysv-id:", 8) == 0;
+	int big, id = strncmp(text, "sysv-id:", 8) == 0;
+	size_t i;
 
-	for (i = 0; bare[i] != NULL; i++)
-		if (strcmp(text, bare[i]) == 0) {
+	for (i = 0; i < sizeof(bare) / sizeof(bare[0]); i++)
+		if (strcmp(text, bare[i].word) == 0) {
 			snprintf(why, len,
-				 "'%s' needs a colon and what "
-				 "follows it, as in %s",
-				 text,
-				 i == 0	  ? "sysv:0x44"
-				 : i == 1 ? "sysv-id:12"
-				 : i == 2 ? "ftok:/etc/hosts:65"
-				 : i == 3 ? "posix:/frames"
-				 : i == 4 ? "file:/var/lib/app/shm"
-					  : "memfd:frames");
+				 "'%s' needs a colon and what follows it, as "
+				 "in %s",
+				 text, bare[i].example);
 			return;
 		}
 	if (id || strncmp(text, "sysv:", 5) == 0) {

@@ -463,12 +463,13 @@ chk_assert(struct chk_shared *sh, const char *what, unsigned first, unsigned n,
 
 /*
  * Send seqs first..first+count-1 as producer id, alternating send,
- * reserve of the exact length, and reserve of msg_max committed shorter.
- * Returns 0 or the first error.
+ * reserve of the exact length, and reserve of msg_max committed shorter,
+ * each with the per-call flags (SHMKIT_CHAN_MORE: in batches). Returns 0
+ * or the first error.
  */
 static inline int
-chk_produce(shmkit_chan_t *ch, uint32_t id, uint32_t first, uint32_t count,
-	    size_t msg_max)
+chk_produce_flags(shmkit_chan_t *ch, uint32_t id, uint32_t first,
+		  uint32_t count, size_t msg_max, unsigned flags)
 {
 	unsigned char buf[MSG_MAX];
 	struct timespec to = ms_ts(LONG_MS);
@@ -480,10 +481,11 @@ chk_produce(shmkit_chan_t *ch, uint32_t id, uint32_t first, uint32_t count,
 		void *p;
 
 		if (seq % 3 == 0) {
-			rc = shmkit_chan_send(ch, buf, len, &to, 0);
+			rc = shmkit_chan_send(ch, buf, len, &to, flags);
 		} else {
-			rc = shmkit_chan_reserve(
-				ch, seq % 3 == 1 ? len : msg_max, &p, &to, 0);
+			rc = shmkit_chan_reserve(ch,
+						 seq % 3 == 1 ? len : msg_max,
+						 &p, &to, flags);
 			if (rc == 0) {
 				memcpy(p, buf, len);
 				rc = shmkit_chan_commit(ch, len);
@@ -493,6 +495,13 @@ chk_produce(shmkit_chan_t *ch, uint32_t id, uint32_t first, uint32_t count,
 			return rc;
 	}
 	return 0;
+}
+
+static inline int
+chk_produce(shmkit_chan_t *ch, uint32_t id, uint32_t first, uint32_t count,
+	    size_t msg_max)
+{
+	return chk_produce_flags(ch, id, first, count, msg_max, 0);
 }
 
 /* Ways chk_consume() takes messages. */

@@ -134,6 +134,85 @@ test_producer_killed_in_reserve_spsc(void)
 	target_destroy(&tgt);
 }
 
+/* ---- a producer killed holding back a batch ---- */
+
+/* Send seqs 0..9 published, then five poison messages (valid, with an id
+ * no producer has) with SHMKIT_CHAN_MORE: fewer than a batch, so left
+ * unpublished; and stop. */
+static void
+stop_with_batch(void *arg)
+{
+	shmkit_chan_t *ch;
+
+	(void)arg;
+	child_bound(20);
+	ch = target_open_ok(&tgt, SHMKIT_CHAN_PRODUCER);
+	SHMKIT_ASSERT_OK(chk_produce(ch, 0, 0, 10, MAXLEN));
+	SHMKIT_ASSERT_OK(chk_produce_flags(ch, POISON_ID, 10, 5, MAXLEN,
+					   SHMKIT_CHAN_MORE));
+	stop_for_kill();
+}
+
+/* A restarted producer sending in batches; its close publishes the
+ * last, partial one. */
+static void
+resume_batches(void *arg)
+{
+	const struct resume *r = arg;
+	shmkit_chan_t *ch;
+	int rc;
+
+	child_bound(20);
+	ch = target_open_ok(&tgt, SHMKIT_CHAN_PRODUCER);
+	rc = chk_produce_flags(ch, r->id, r->first, r->count, MAXLEN,
+			       SHMKIT_CHAN_MORE);
+	SHMKIT_ASSERT_EQ(shmkit_chan_close(ch), 0);
+	chk_done(sh);
+	SHMKIT_ASSERT_OK(rc);
+}
+
+/*
+ * The messages a killed producer held back were never sent: they never
+ * show, and the restarted producer's messages take their positions; the
+ * consumer gets 0..9 and then the new 10..49, each once, in order.
+ */
+static void
+test_producer_killed_with_batch_spsc(void)
+{
+	static const struct resume again = {0, 10, 40};
+	uint32_t sent[1] = {50};
+	unsigned char buf[MSG_MAX];
+	struct timespec tl = ms_ts(LONG_MS), t100 = ms_ts(100);
+	shmkit_chan_t *cons;
+	size_t len;
+	pid_t pid;
+	int i;
+
+	make_chan(SHMKIT_CHAN_SPSC, 16); /* batches of 8 */
+	sh = chk_new(1, 64);
+	cons = target_open_ok(&tgt, SHMKIT_CHAN_CONSUMER);
+	pid = shmkit_test_fork(stop_with_batch, NULL);
+	wait_stopped(pid);
+	kill_reap(pid);
+	for (i = 0; i < 10; i++) {
+		SHMKIT_ASSERT_EQ(
+			shmkit_chan_recv(cons, buf, sizeof(buf), &len, &tl, 0),
+			0);
+		chk_got(sh, 0, buf, len, 0);
+	}
+	SHMKIT_ASSERT_ERR(
+		shmkit_chan_recv(cons, buf, sizeof(buf), &len, &t100, 0),
+		-ETIMEDOUT);
+	pid = shmkit_test_fork(resume_batches, (void *)&again);
+	chk_consume(cons, sh, 0, 1, CONS_MIXED, NULL);
+	SHMKIT_ASSERT_CHILD_OK(pid);
+	chk_assert(sh, "spsc producer killed holding a batch", 0, 1, 1, sent,
+		   CHK_UNION);
+	SHMKIT_ASSERT_EQ(shmkit_chan_close(cons), 0);
+	chk_free();
+	target_destroy(&tgt);
+}
+
 static void
 mpmc_consumer(void *arg)
 {
@@ -844,6 +923,8 @@ SHMKIT_TESTS = {
 	 test_producer_killed_in_reserve_spsc},
 	{"producer_killed_in_reserve_mpmc",
 	 test_producer_killed_in_reserve_mpmc},
+	{"producer_killed_with_batch_spsc",
+	 test_producer_killed_with_batch_spsc},
 	{"consumer_killed_in_peek_spsc", test_consumer_killed_in_peek_spsc},
 	{"consumer_killed_in_peek_mpmc", test_consumer_killed_in_peek_mpmc},
 	{"subscriber_killed_publisher_continues",

@@ -878,6 +878,7 @@ test_idle_adaptive_wait_is_cheap(void)
 struct tctx {
 	const char *name;
 	unsigned flags;
+	unsigned send_flags; /* for most messages (see producer_thread) */
 	unsigned id;
 	uint64_t n;
 	int errors;
@@ -899,7 +900,10 @@ producer_thread(void *arg)
 		v = (uint64_t)t->id << 32 | i;
 		memset(buf, (int)(i & 0xff), sizeof(buf));
 		memcpy(buf, &v, sizeof(v));
-		if (shmkit_chan_send(p, buf, 8 + (i % 40), &tmo, 0) < 0) {
+		/* With MORE, batches end at the batch bound, at every
+		 * seventh message, and (the last three) at close. */
+		if (shmkit_chan_send(p, buf, 8 + (i % 40), &tmo,
+				     i % 7 == 3 ? 0 : t->send_flags) < 0) {
 			t->errors++;
 			break;
 		}
@@ -961,8 +965,8 @@ cons_main(void *arg)
 }
 
 static void
-run_threads(unsigned pattern, unsigned nprod, unsigned ncons, unsigned wait,
-	    size_t slots)
+run_threads_flags(unsigned pattern, unsigned nprod, unsigned ncons,
+		  unsigned wait, size_t slots, unsigned send_flags)
 {
 	char *name = new_chan("posix", pattern, 0, 64, slots, 16);
 	uint64_t per = THREAD_MSGS / nprod, total = per * nprod, i;
@@ -993,6 +997,7 @@ run_threads(unsigned pattern, unsigned nprod, unsigned ncons, unsigned wait,
 		memset(&tp[k], 0, sizeof(tp[k]));
 		tp[k].name = name;
 		tp[k].flags = wait;
+		tp[k].send_flags = send_flags;
 		tp[k].id = k;
 		tp[k].n = per;
 		SHMKIT_ASSERT_EQ(
@@ -1016,6 +1021,27 @@ run_threads(unsigned pattern, unsigned nprod, unsigned ncons, unsigned wait,
 		shmkit_chan_close(kc[k].c);
 	free(seen);
 	drop_chan(name);
+}
+
+static void
+run_threads(unsigned pattern, unsigned nprod, unsigned ncons, unsigned wait,
+	    size_t slots)
+{
+	run_threads_flags(pattern, nprod, ncons, wait, slots, 0);
+}
+
+static void
+test_spsc_more_threads(void)
+{
+	run_threads_flags(SHMKIT_CHAN_SPSC, 1, 1, SHMKIT_CHAN_WAIT_ADAPTIVE, 64,
+			  SHMKIT_CHAN_MORE);
+}
+
+static void
+test_spsc_more_block_threads(void)
+{
+	run_threads_flags(SHMKIT_CHAN_SPSC, 1, 1, SHMKIT_CHAN_WAIT_BLOCK, 8,
+			  SHMKIT_CHAN_MORE);
 }
 
 static void
@@ -1231,6 +1257,186 @@ test_spsc_half_stores_recovered(void)
 	sh->tail.pos = 7 + 5;
 	SHMKIT_ASSERT_ERR(shmkit_chan_open(&c, name, CONS), SHMKIT_ECORRUPT);
 	shmkit_seg_close(seg);
+	drop_chan(name);
+}
+
+/* ---- batches (SHMKIT_CHAN_MORE) ---- */
+
+/* Can c take a message now? Asked without taking it: a message longer
+ * than the buffer stays in the channel. */
+static int
+visible(shmkit_chan_t *c)
+{
+	size_t len;
+	int rc = shmkit_chan_recv(c, NULL, 0, &len, NULL, NB);
+
+	if (rc == -EAGAIN)
+		return 0;
+	SHMKIT_ASSERT_ERR(rc, -EMSGSIZE);
+	return 1;
+}
+
+static void
+send_more(shmkit_chan_t *p, uint64_t v)
+{
+	SHMKIT_ASSERT_OK(
+		shmkit_chan_send(p, &v, sizeof(v), &tmo, SHMKIT_CHAN_MORE));
+}
+
+static void
+expect_run(shmkit_chan_t *c, uint64_t first, uint64_t last)
+{
+	uint64_t v;
+	size_t len;
+
+	for (v = first; v <= last; v++)
+		SHMKIT_ASSERT_EQ(recv_u64(c, NULL), v);
+	SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, &v, 8, &len, NULL, NB), -EAGAIN);
+}
+
+static void
+test_more_batches(void)
+{
+	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 64, 64, 0);
+	shmkit_chan_t *p = open_ok(name, PROD), *c = open_ok(name, CONS);
+	shmkit_chan_info_t info;
+	const void *m;
+	uint64_t i;
+	size_t len;
+	void *buf;
+
+	/* Unpublished until flushed; counted as sent only then. */
+	for (i = 1; i <= 5; i++)
+		send_more(p, i);
+	SHMKIT_ASSERT(!visible(c));
+	SHMKIT_ASSERT_OK(shmkit_chan_info(c, &info));
+	SHMKIT_ASSERT_EQ(info.sent, 0);
+	SHMKIT_ASSERT_OK(shmkit_chan_flush(p));
+	SHMKIT_ASSERT_OK(shmkit_chan_flush(p)); /* nothing left: no-op */
+	expect_run(c, 1, 5);
+	SHMKIT_ASSERT_OK(shmkit_chan_info(c, &info));
+	SHMKIT_ASSERT_EQ(info.sent, 5);
+
+	/* A commit without the flag publishes those before it too, also
+	 * through reserve/commit. */
+	send_more(p, 6);
+	SHMKIT_ASSERT_OK(
+		shmkit_chan_reserve(p, 8, &buf, &tmo, SHMKIT_CHAN_MORE));
+	i = 7;
+	memcpy(buf, &i, 8);
+	SHMKIT_ASSERT_OK(shmkit_chan_commit(p, 8));
+	SHMKIT_ASSERT(!visible(c));
+	send_u64(p, 8);
+	expect_run(c, 6, 8);
+
+	/* A batch publishes itself at its bound: 64 slots give 32. */
+	for (i = 9; i < 9 + 31; i++)
+		send_more(p, i);
+	SHMKIT_ASSERT(!visible(c));
+	send_more(p, 9 + 31);
+	expect_run(c, 9, 9 + 31);
+
+	/* Close publishes what is left. */
+	send_more(p, 41);
+	SHMKIT_ASSERT(!visible(c));
+	shmkit_chan_close(p);
+	expect_run(c, 41, 41);
+
+	/* Bad uses: a consumer or nothing to flush with, the flag on the
+	 * consumer's side. */
+	SHMKIT_ASSERT_ERR(shmkit_chan_flush(NULL), -EINVAL);
+	SHMKIT_ASSERT_ERR(shmkit_chan_flush(c), -EINVAL);
+	SHMKIT_ASSERT_ERR(
+		shmkit_chan_peek(c, &m, &len, NULL, NB | SHMKIT_CHAN_MORE),
+		-EINVAL);
+	SHMKIT_ASSERT_ERR(
+		shmkit_chan_recv(c, &i, 8, &len, NULL, NB | SHMKIT_CHAN_MORE),
+		-EINVAL);
+	shmkit_chan_close(c);
+	drop_chan(name);
+}
+
+/* A full ring publishes what it holds back before failing or waiting:
+ * otherwise a consumer waiting for it and a producer waiting for room
+ * would wait for each other. */
+static void
+test_more_full_publishes(void)
+{
+	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 64, 8, 0);
+	shmkit_chan_t *p = open_ok(name, PROD), *c = open_ok(name, CONS);
+	uint64_t i, v = 0;
+
+	for (i = 1; i <= 8; i++)
+		send_u64(p, i);
+	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 1);
+	send_more(p, 9); /* into the one free slot, unpublished */
+	SHMKIT_ASSERT_ERR(
+		shmkit_chan_send(p, &v, 8, NULL, NB | SHMKIT_CHAN_MORE),
+		-EAGAIN);
+	expect_run(c, 2, 9);
+	shmkit_chan_close(p);
+	shmkit_chan_close(c);
+	drop_chan(name);
+}
+
+/* The other patterns take the flag and publish at once. */
+static void
+test_more_other_patterns(void)
+{
+	static const unsigned pats[] = {SHMKIT_CHAN_MPMC,
+					SHMKIT_CHAN_BROADCAST};
+	unsigned k;
+
+	for (k = 0; k < 2; k++) {
+		char *name = new_chan("posix", pats[k], 0, 64, 8, 4);
+		shmkit_chan_t *c = open_ok(name, CONS),
+			      *p = open_ok(name, PROD);
+
+		send_more(p, 1);
+		SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 1);
+		SHMKIT_ASSERT_OK(shmkit_chan_flush(p));
+		shmkit_chan_close(p);
+		shmkit_chan_close(c);
+		drop_chan(name);
+	}
+}
+
+/* A producer that died half-way through publishing a batch stored the
+ * sequences of its first messages and not the tail: what it published
+ * is delivered, the rest never shows, and the next producer carries on
+ * after the published ones. */
+static void
+child_publish_half_and_die(void *arg)
+{
+	const char *name = arg;
+	shmkit_chan_t *p = open_ok(name, PROD);
+	unsigned char *raw;
+	shmkit_seg_t *seg;
+	uint64_t i;
+
+	for (i = 1; i <= 3; i++)
+		send_more(p, i);
+	raw = raw_map(name, &seg);
+	SHMKIT_ASSERT_EQ(raw_slot(raw, 0)->seq, 0);
+	raw_slot(raw, 0)->seq = 1; /* what spsc_publish() stores first */
+	_exit(0);		   /* no close: nothing else is published */
+}
+
+static void
+test_spsc_half_batch_recovered(void)
+{
+	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 16, 8, 0);
+	shmkit_chan_t *p, *c = open_ok(name, CONS);
+
+	SHMKIT_ASSERT_CHILD_OK(
+		shmkit_test_fork(child_publish_half_and_die, name));
+	expect_run(c, 1, 1);
+	p = open_ok(name, PROD);
+	send_u64(p, 20);
+	send_u64(p, 21);
+	expect_run(c, 20, 21);
+	shmkit_chan_close(p);
+	shmkit_chan_close(c);
 	drop_chan(name);
 }
 
@@ -1578,6 +1784,12 @@ SHMKIT_TESTS = {
 	{"bcast_busy_threads", test_bcast_busy_threads},
 	{"dead_peers_recovered", test_dead_peers_recovered},
 	{"spsc_half_stores_recovered", test_spsc_half_stores_recovered},
+	{"more_batches", test_more_batches},
+	{"more_full_publishes", test_more_full_publishes},
+	{"more_other_patterns", test_more_other_patterns},
+	{"spsc_half_batch_recovered", test_spsc_half_batch_recovered},
+	{"spsc_more_threads", test_spsc_more_threads},
+	{"spsc_more_block_threads", test_spsc_more_block_threads},
 	{"wake_coalesced", test_wake_coalesced},
 	{"scribble_never_hangs", test_scribble_never_hangs},
 	{"corrupt_slot_detected", test_corrupt_slot_detected},

@@ -431,6 +431,9 @@ shmkit_chan_close(shmkit_chan_t *ch)
 	/* A forked child holds a copy of the parent's handle: it must not
 	 * give back what the parent holds. */
 	if ((int)getpid() == ch->pid) {
+		if (ch->role == SHMKIT_CHAN_PRODUCER &&
+		    ch->ops->flush != NULL && shmkit__chan_check(ch) == 0)
+			ch->ops->flush(ch);
 		if (ch->reserved)
 			ch->ops->cancel(ch);
 		if (ch->peeked || ch->held)

@@ -269,6 +269,7 @@ const struct shmkit__chan_ops shmkit__chan_bcast_ops = {
 	.open = bcast_open,
 	.try_reserve = bcast_try_reserve,
 	.commit = bcast_commit,
+	.flush = NULL, /* every commit publishes */
 	.cancel = bcast_cancel,
 	.try_peek = bcast_try_peek,
 	.release = bcast_release,

@@ -39,10 +39,12 @@ shmkit_chan_reserve(shmkit_chan_t *ch, size_t len, void **buf,
 	if (ch == NULL || buf == NULL || ch->role != SHMKIT_CHAN_PRODUCER ||
 	    ch->reserved || len > ch->lay.msg_max)
 		return -EINVAL;
-	rc = checked_wait(ch, 1, ch->ops->try_reserve, timeout, flags);
+	rc = checked_wait(ch, 1, ch->ops->try_reserve, timeout,
+			  flags & ~SHMKIT_CHAN_MORE);
 	if (rc < 0)
 		return rc;
 	ch->reserved = 1;
+	ch->res_more = (flags & SHMKIT_CHAN_MORE) != 0;
 	ch->res_len = len;
 	*buf = shmkit__chan_payload(ch, ch->res_pos);
 	return 0;
@@ -74,6 +76,18 @@ shmkit_chan_send(shmkit_chan_t *ch, const void *msg, size_t len,
 	if (len > 0)
 		memcpy(buf, msg, len);
 	return shmkit_chan_commit(ch, len);
+}
+
+SHMKIT_API int
+shmkit_chan_flush(shmkit_chan_t *ch)
+{
+	if (ch == NULL || ch->role != SHMKIT_CHAN_PRODUCER)
+		return -EINVAL;
+	if (shmkit__chan_check(ch) < 0)
+		return SHMKIT_ECORRUPT;
+	if (ch->ops->flush != NULL)
+		ch->ops->flush(ch);
+	return 0;
 }
 
 /* Hand out and forget the losses counted since the last report. */

@@ -6,9 +6,13 @@
  * "message <i> of <count>", each written in place: shmkit_chan_reserve()
  * gives a pointer into the channel, snprintf() writes there, and
  * shmkit_chan_commit() publishes exactly the bytes written. Nothing is
- * copied. An empty message marks the end. When the channel is full the
- * producer waits (at most 5 s each time) for the consumer to make room,
- * so the consumer may start before, with or after it.
+ * copied. An empty message marks the end. The messages go in batches:
+ * each but the end mark is reserved with SHMKIT_CHAN_MORE ("more
+ * follow"), so the channel may hold it back and hand the consumer up to
+ * 32 at once; the end mark, sent without the flag, publishes whatever is
+ * still held back. When the channel is full the producer publishes what
+ * it holds and waits (at most 5 s each time) for the consumer to make
+ * room, so the consumer may start before, with or after it.
  *
  * The channel outlives the producer: chan_consumer removes it once it has
  * read the end mark.
@@ -68,8 +72,11 @@ main(int argc, char **argv)
 	}
 
 	for (i = 1; i <= count + 1; i++) {
-		/* Room for the longest message; commit says how long it is. */
-		rc = shmkit_chan_reserve(ch, MSG_MAX, &slot, &patience, 0);
+		/* Room for the longest message; commit says how long it is.
+		 * More follow until the end mark. */
+		unsigned more = i <= count ? SHMKIT_CHAN_MORE : 0;
+
+		rc = shmkit_chan_reserve(ch, MSG_MAX, &slot, &patience, more);
 		if (rc < 0) {
 			shmkit_chan_close(ch);
 			return fail("reserve on", address, rc);

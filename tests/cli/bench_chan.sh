@@ -1,9 +1,10 @@
 #!/bin/bash
 # The channel rows of "shmkit bench" (chan-sysv, chan-posix, chan-file,
-# chan-memfd, chan-posix-adaptive, chan-posix-block): a few iterations
-# each, at a small and a large size. Every row is measured (status ok:
-# every message's sequence number and pattern bytes were checked on
-# arrival), its numbers are positive and ordered, its ratios to floor
+# chan-memfd, chan-posix-more, chan-posix-adaptive, chan-posix-block): a
+# few iterations each, at a small and a large size. Every row is measured
+# (status ok: every message's sequence number and pattern bytes were
+# checked on arrival, so a batch held back or published twice fails the
+# row), its numbers are positive and ordered, its ratios to floor
 # and pipe are present and printed with significant digits (never
 # "0.00x"), the JSON and the CSV parse, and the run leaves no segment
 # behind.
@@ -24,7 +25,7 @@ state() {
 }
 state >"$tmp/before"
 
-chans=chan-sysv,chan-posix,chan-file,chan-memfd,chan-posix-adaptive,chan-posix-block
+chans=chan-sysv,chan-posix,chan-file,chan-memfd,chan-posix-more,chan-posix-adaptive,chan-posix-block
 opts=(--only "$chans" --sizes 64,64K --iterations 100 --warmup 10
 	--duration 10ms)
 "$cli" bench --list | grep -q '^chan-posix-adaptive ' ||

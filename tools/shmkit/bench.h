@@ -103,6 +103,10 @@ struct bench_ctx {
 	shmkit_seg_t *chseg[2];
 	shmkit_chan_t *chan[2];
 	int chan_err;     /* the child's failure to open its handles */
+	/* Set by the driver (bench_run.c) before each send: 1 when another
+	 * message follows at once (the stream, but its last message), for
+	 * the rows that can batch (chan-posix-more). */
+	int more;
 };
 
 /* Results of one mechanism at one size. */
@@ -163,6 +167,7 @@ extern const struct bench_ops bench_chan_ops;
 #define BENCH_WAIT_FUTEX    0x100 /* shm-futex: sleeps on a futex */
 #define BENCH_WAIT_ADAPTIVE 0x200 /* chan: SHMKIT_CHAN_WAIT_ADAPTIVE */
 #define BENCH_WAIT_BLOCK    0x400 /* chan: SHMKIT_CHAN_WAIT_BLOCK */
+#define BENCH_MORE          0x800 /* chan: SHMKIT_CHAN_MORE when c->more */
 
 /* The address of a segment of backend b for this run (bench_shm.c):
  * shmkit-bench-<pid>-<attempt> names, System V keys 0x5b......; a

@@ -8,7 +8,10 @@
  * (SHMKIT_CHAN_WAIT_BUSY), as the shm-* rows do. chan-posix-adaptive
  * spins briefly then sleeps on a futex (SHMKIT_CHAN_WAIT_ADAPTIVE, the
  * default of a channel); chan-posix-block sleeps at once
- * (SHMKIT_CHAN_WAIT_BLOCK), like shm-futex.
+ * (SHMKIT_CHAN_WAIT_BLOCK), like shm-futex. chan-posix-more busy-polls
+ * and sends the one-way stream with SHMKIT_CHAN_MORE, which the driver
+ * allows for every message of it but the last (c->more), so the
+ * consumer is handed batches: its ping-pong is chan-posix's.
  *
  * Zero-copy: a message is written in place between reserve and commit
  * and read in place between peek and release. Of the message only the
@@ -176,16 +179,17 @@ touch_pages(void *slot, const void *msg, size_t len)
  * for a timeout. A bounded wait that comes back empty-handed (tick over,
  * or a signal) asks bench_check() whether to go on. */
 static int
-reserve_wait(shmkit_chan_t *ch, size_t len, void **slot)
+reserve_wait(shmkit_chan_t *ch, size_t len, void **slot, unsigned more)
 {
 	int rc;
 
-	rc = shmkit_chan_reserve(ch, len, slot, NULL, SHMKIT_CHAN_NONBLOCK);
+	rc = shmkit_chan_reserve(ch, len, slot, NULL,
+				 SHMKIT_CHAN_NONBLOCK | more);
 	while (rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EINTR) {
 		if (rc != -EAGAIN && (rc = bench_check()) < 0)
 			return rc;
 		rc = shmkit_chan_reserve(ch, len, slot, &tick,
-					 SHMKIT_WAIT_INTR);
+					 SHMKIT_WAIT_INTR | more);
 	}
 	return rc;
 }
@@ -218,7 +222,7 @@ prime(shmkit_chan_t *ch, int producing, size_t size, size_t slots)
 
 	for (i = 0; i < slots; i++) {
 		if (producing) {
-			rc = reserve_wait(ch, size, &slot);
+			rc = reserve_wait(ch, size, &slot, 0);
 			if (rc < 0)
 				return rc;
 			touch_pages(slot, NULL, size);
@@ -281,7 +285,9 @@ chan_send(struct bench_ctx *c, const void *buf, size_t len)
 
 	if (c->chan_err < 0 || ch == NULL)
 		return c->chan_err < 0 ? c->chan_err : -EBADF;
-	rc = reserve_wait(ch, len, &slot);
+	rc = reserve_wait(
+		ch, len, &slot,
+		(c->mech->arg & BENCH_MORE) && c->more ? SHMKIT_CHAN_MORE : 0);
 	if (rc < 0)
 		return rc;
 	bench_copy_stamped(slot, buf, len);

@@ -550,10 +550,12 @@ parent_main(struct bench_ctx *c, struct ctl *ctl, size_t len,
 					      memory_order_release);
 		}
 		stamp(sbuf, len, out);
+		c->more = !last;
 		rc = ops->send(c, sbuf, len);
 		if (rc < 0)
 			return rc;
 	}
+	c->more = 0;
 	rc = ops->recv(c, rbuf, len);
 	if (rc < 0)
 		return rc;

@@ -71,6 +71,10 @@ const struct bench_mech bench_mechs[] = {
 	{ "chan-memfd", "shmkit SPSC channels, memfd segments, zero-copy, "
 			"busy-poll", BENCH_ZEROCOPY, &bench_chan_ops,
 	  SHMKIT_BACKEND_MEMFD },
+	{ "chan-posix-more", "shmkit SPSC channels, POSIX segments, "
+			     "zero-copy, busy-poll, stream in batches "
+			     "(SHMKIT_CHAN_MORE)", BENCH_ZEROCOPY,
+	  &bench_chan_ops, SHMKIT_BACKEND_POSIX | BENCH_MORE },
 	{ "chan-posix-adaptive", "shmkit SPSC channels, POSIX segments, "
 				 "zero-copy, spin then sleep (adaptive)",
 	  BENCH_ZEROCOPY, &bench_chan_ops,

@@ -253,7 +253,10 @@ SHMKIT_API int shmkit_chan_commit(shmkit_chan_t *ch, size_t len);
 
 /*
  * shmkit_chan_send - copy len bytes from msg into the channel as one
- * message: reserve, memcpy, commit. Errors as shmkit_chan_reserve().
+ * message: reserve, memcpy, commit. Messages of half the L2 cache and
+ * more are copied with streaming stores on x86-64, which hand them to a
+ * consumer on another core about three times faster than memcpy (see
+ * chan_bench (d)). Errors as shmkit_chan_reserve().
  */
 SHMKIT_API int shmkit_chan_send(shmkit_chan_t *ch, const void *msg,
 				size_t len, const struct timespec *timeout,

@@ -74,7 +74,7 @@ shmkit_chan_send(shmkit_chan_t *ch, const void *msg, size_t len,
 	if (rc < 0)
 		return rc;
 	if (len > 0)
-		memcpy(buf, msg, len);
+		shmkit__chan_copy_in(buf, msg, len);
 	return shmkit_chan_commit(ch, len);
 }
 

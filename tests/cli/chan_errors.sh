@@ -105,6 +105,20 @@ run "$SHMKIT" chan recv "$ch" -n 2
 expect_eq "what was sent before the failures" "$out" "short
 a"
 
+# The same on an SPSC channel, where the arguments but the last go with
+# SHMKIT_CHAN_MORE: what was held back is published before a full channel
+# fails the send, and at the close after a message too long.
+"$SHMKIT" rm "$ch" >/dev/null
+"$SHMKIT" chan create "$ch" --msg-max 16 --slots 4 >/dev/null
+expect_fail 1 "message 3 is longer than the channel's msg-max of 16 bytes (2 sent)" \
+	"$SHMKIT" chan send "$ch" one two 'this is far too long'
+expect_fail 1 "channel full (2 sent)" "$SHMKIT" chan send "$ch" --nonblock 3 4 5
+run "$SHMKIT" chan recv "$ch" -n 4 --timeout 5
+expect_eq "batched arguments, then the failures" "$out" "one
+two
+3
+4"
+
 # SPSC: the single receiver place is taken by a live process.
 "$SHMKIT" chan create "$spsc" >/dev/null
 "$SHMKIT" chan recv "$spsc" --timeout 10 >/dev/null &

@@ -234,9 +234,12 @@ struct sender {
 	unsigned long sent;
 };
 
-/* Sends one message; reports a failure and returns -1. */
+/* Sends one message; reports a failure and returns -1. more: another
+ * message follows at once (SHMKIT_CHAN_MORE: the channel may hand them
+ * over together; the last one, or the close, publishes them). */
 static int
-send_one(struct sender *s, const void *msg, size_t len, const char *what)
+send_one(struct sender *s, const void *msg, size_t len, const char *what,
+	 unsigned more)
 {
 	struct wait_plan w;
 	struct timespec piece;
@@ -254,7 +257,7 @@ send_one(struct sender *s, const void *msg, size_t len, const char *what)
 	do {
 		piece = wait_plan_piece(&w, &last);
 		rc = shmkit_chan_send(s->ch, msg, len, &piece,
-				      s->flags | SHMKIT_WAIT_ABSTIME);
+				      s->flags | SHMKIT_WAIT_ABSTIME | more);
 	} while (rc == -ETIMEDOUT && !last && !stop_signal);
 	if ((rc == -EINTR || rc == -ETIMEDOUT) && stop_signal)
 		stop_now(s->ch);
@@ -273,7 +276,7 @@ send_one(struct sender *s, const void *msg, size_t len, const char *what)
 }
 
 static int
-send_file(struct sender *s, const char *path)
+send_file(struct sender *s, const char *path, unsigned more)
 {
 	int is_stdin = strcmp(path, "-") == 0, rc;
 	FILE *f = is_stdin ? stdin : fopen(path, "rbe");
@@ -294,7 +297,7 @@ send_file(struct sender *s, const char *path)
 		cli_errorf("chan send", "%s: %s", path, shmkit_strerror(rc));
 		return -1;
 	}
-	rc = send_one(s, buf, len, path);
+	rc = send_one(s, buf, len, path, more);
 	free(buf);
 	return rc;
 }
@@ -310,7 +313,8 @@ send_lines(struct sender *s, int delim)
 	while ((n = getdelim(&line, &cap, delim, stdin)) >= 0) {
 		if (n > 0 && line[n - 1] == delim)
 			n--;
-		rc = send_one(s, line, (size_t)n, "a line");
+		/* Not batched: the next line may be long in coming. */
+		rc = send_one(s, line, (size_t)n, "a line", 0);
 		if (rc < 0)
 			break;
 	}
@@ -401,13 +405,17 @@ chan_send(int argc, char **argv)
 	s.msg_max = info.msg_max;
 	catch_stop_signals();
 	rc = 0;
+	/* Arguments and files are all there: each but the last goes with
+	 * SHMKIT_CHAN_MORE. */
 	for (i = 0; i < nfiles && rc == 0; i++)
-		rc = send_file(&s, files[i]);
+		rc = send_file(&s, files[i],
+			       i + 1 < nfiles ? SHMKIT_CHAN_MORE : 0);
 	for (; optind < argc && rc == 0; optind++) {
 		char what[32];
 
 		snprintf(what, sizeof(what), "message %lu", s.sent + 1);
-		rc = send_one(&s, argv[optind], strlen(argv[optind]), what);
+		rc = send_one(&s, argv[optind], strlen(argv[optind]), what,
+			      optind + 1 < argc ? SHMKIT_CHAN_MORE : 0);
 	}
 	if (nfiles == 0 && nargs == 0)
 		rc = send_lines(&s, delim);

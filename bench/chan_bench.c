@@ -11,8 +11,10 @@
  *  (c) adaptive handles under a steady ping-pong: p50 <= 0.05x a pipe's;
  *      and the CPU an idle adaptive consumer burns in 1 s of silence;
  *  (d) one-way throughput of 64-byte messages >= 50 M/s and >= 50x a unix
- *      stream socket's; of 1 MiB messages (producer memcpy into the slot,
- *      consumer reads every byte) >= 0.8x memcpy's bandwidth;
+ *      stream socket's, publishing every message and in batches
+ *      (SHMKIT_CHAN_MORE); of 1 MiB messages (shmkit_chan_send(), which
+ *      streams them, consumer reads every byte) >= 0.8x memcpy's
+ *      bandwidth;
  *  (e) broadcast: the publisher's own CPU time per message with 1, 2, 4,
  *      8 and 16 subscribers, FULL_OVERWRITE: flat (max/min <= 1.5x).
  *      FULL_BLOCK is shown for information only: there the publisher

@@ -174,13 +174,14 @@ resume_batches(void *arg)
 /*
  * The messages a killed producer held back were never sent: they never
  * show, and the restarted producer's messages take their positions; the
- * consumer gets 0..9 and then the new 10..49, each once, in order.
+ * consumer gets 0..9 and then the new 10..52, each once, in order (43
+ * sent in batches of 8: its close publishes the last 3).
  */
 static void
 test_producer_killed_with_batch_spsc(void)
 {
-	static const struct resume again = {0, 10, 40};
-	uint32_t sent[1] = {50};
+	static const struct resume again = {0, 10, 43};
+	uint32_t sent[1] = {53};
 	unsigned char buf[MSG_MAX];
 	struct timespec tl = ms_ts(LONG_MS), t100 = ms_ts(100);
 	shmkit_chan_t *cons;
@@ -591,6 +592,107 @@ steady_consumer(void *arg)
 }
 
 /*
+ * Producers sending in batches, killed at random moments (mid-batch,
+ * mid-publication, mid-open), ROUNDS of them, each with its own id, then
+ * a last one that finishes. Whatever a killed one published arrives, in
+ * order, as a run 0, 1, 2, ... of its id; what it held back never shows;
+ * the next one carries on without error; the last one's messages all
+ * arrive.
+ */
+#define BATCH_KILLED_MAX 20000u /* then it waits for its kill */
+#define BATCH_LAST	 1000u
+#define BATCH_FINAL	 0x10000u /* arg flag: the last producer */
+
+static void
+batch_stream_producer(void *arg)
+{
+	uint32_t id = (uint32_t)(uintptr_t)arg & 0xffffu;
+	int last = ((uintptr_t)arg & BATCH_FINAL) != 0;
+	uint32_t seq, n = last ? BATCH_LAST : BATCH_KILLED_MAX;
+	shmkit_chan_t *ch;
+	int rc = 0;
+
+	child_bound(30);
+	ch = target_open_ok(&tgt, SHMKIT_CHAN_PRODUCER);
+	for (seq = 0; seq < n && rc == 0; seq += 7)
+		rc = chk_produce_flags(ch, id, seq, n - seq < 7 ? n - seq : 7,
+				       64, SHMKIT_CHAN_MORE);
+	SHMKIT_ASSERT_OK(rc);
+	if (!last) {
+		atomic_fetch_add(&sh->stalled, 1); /* done before its kill */
+		for (;;)
+			pause();
+	}
+	SHMKIT_ASSERT_EQ(shmkit_chan_close(ch), 0);
+	chk_done(sh);
+}
+
+static void
+test_random_producer_kills_batches_spsc(void)
+{
+	unsigned seed = 777, r;
+	uint32_t id = 0, next = 0, bad = 0, ids = 0;
+	const uint64_t *e;
+	uint64_t i, n;
+	pid_t cons;
+
+	make_chan(SHMKIT_CHAN_SPSC, 64); /* batches of 32 */
+	sh = chk_new(1, (uint64_t)ROUNDS * BATCH_KILLED_MAX + BATCH_LAST);
+	cons = shmkit_test_fork(steady_consumer, NULL);
+	for (r = 1; r <= ROUNDS; r++) {
+		pid_t p = shmkit_test_fork(batch_stream_producer,
+					   (void *)(uintptr_t)r);
+		int st;
+
+		sleep_us(200 + (unsigned)rand_r(&seed) % 2800);
+		kill(p, SIGKILL);
+		st = shmkit_test_wait(p);
+		SHMKIT_ASSERT(WIFSIGNALED(st));
+	}
+	fprintf(stderr, "%u of %d producers were done before their kill\n",
+		atomic_load(&sh->stalled), ROUNDS);
+	SHMKIT_ASSERT(atomic_load(&sh->stalled) <= ROUNDS / 2);
+	SHMKIT_ASSERT_CHILD_OK(shmkit_test_fork(
+		batch_stream_producer,
+		(void *)(uintptr_t)(BATCH_FINAL | (ROUNDS + 1))));
+	SHMKIT_ASSERT_CHILD_OK(cons);
+
+	/* Ids in increasing order, each a run 0, 1, 2, ... */
+	n = atomic_load(&sh->log[0].n);
+	e = chk_entries(sh, 0);
+	for (i = 0; i < n; i++) {
+		uint32_t eid = ENT_ID(e[i]), seq = ENT_SEQ(e[i]);
+
+		if (eid != id && eid > id && eid <= ROUNDS + 1 && seq == 0) {
+			id = eid; /* the next producer's first message */
+			next = 1;
+			ids++;
+		} else if (eid == id && seq == next) {
+			next++;
+		} else if (bad++ < 5) {
+			fprintf(stderr,
+				"entry %llu: id %u seq %u after id %u seq %u\n",
+				(unsigned long long)i, eid, seq, id, next);
+		}
+	}
+	fprintf(stderr,
+		"%llu received from %u producers; the last sent %u of %u; "
+		"%u out of place, %llu torn, err %d line %d\n",
+		(unsigned long long)n, ids, id == ROUNDS + 1 ? next : 0,
+		BATCH_LAST, bad,
+		(unsigned long long)atomic_load(&sh->log[0].bad),
+		atomic_load(&sh->log[0].err),
+		atomic_load(&sh->log[0].err_line));
+	SHMKIT_ASSERT_EQ(bad, 0);
+	SHMKIT_ASSERT_EQ(id, ROUNDS + 1);
+	SHMKIT_ASSERT_EQ(next, BATCH_LAST);
+	SHMKIT_ASSERT_EQ(atomic_load(&sh->log[0].bad), 0);
+	SHMKIT_ASSERT_EQ(atomic_load(&sh->log[0].err), 0);
+	chk_free();
+	target_destroy(&tgt);
+}
+
+/*
  * MPMC: a steady consumer (log 0) and one killed at random moments
  * (log 1). Every message arrives; one arrives twice only if it was the
  * last one a killed incarnation logged (held, not yet released).
@@ -931,6 +1033,8 @@ SHMKIT_TESTS = {
 	 test_subscriber_killed_publisher_continues},
 	{"random_kill_rounds_spsc", test_random_kill_rounds_spsc},
 	{"random_kill_rounds_mpmc", test_random_kill_rounds_mpmc},
+	{"random_producer_kills_batches_spsc",
+	 test_random_producer_kills_batches_spsc},
 	{"inspect_shows_dead_peer", test_inspect_shows_dead_peer},
 	{"open_after_kill_needs_no_cleanup",
 	 test_open_after_kill_needs_no_cleanup},

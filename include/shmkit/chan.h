@@ -245,7 +245,9 @@ SHMKIT_API int shmkit_chan_reserve(shmkit_chan_t *ch, size_t len,
 
 /*
  * shmkit_chan_commit - publish the reserved message with its final length
- * len (<= the length reserved). Never waits.
+ * len (<= the length reserved), together with the messages held back
+ * before it; or, if it was reserved with SHMKIT_CHAN_MORE, perhaps hold
+ * it back too (see Batches above). Never waits.
  *
  * Errors: -EINVAL (nothing reserved, len too big), SHMKIT_ECORRUPT.
  */
@@ -253,10 +255,11 @@ SHMKIT_API int shmkit_chan_commit(shmkit_chan_t *ch, size_t len);
 
 /*
  * shmkit_chan_send - copy len bytes from msg into the channel as one
- * message: reserve, memcpy, commit. Messages of half the L2 cache and
- * more are copied with streaming stores on x86-64, which hand them to a
- * consumer on another core about three times faster than memcpy (see
- * chan_bench (d)). Errors as shmkit_chan_reserve().
+ * message: reserve, memcpy, commit. On x86-64, messages of half the L2
+ * cache and more are copied with streaming stores, past the producer's
+ * caches: a consumer on another core reads them faster than after a
+ * memcpy (chan_bench (d) measures it), one on the same core from memory
+ * rather than from cache. Errors as shmkit_chan_reserve().
  */
 SHMKIT_API int shmkit_chan_send(shmkit_chan_t *ch, const void *msg,
 				size_t len, const struct timespec *timeout,
@@ -264,8 +267,8 @@ SHMKIT_API int shmkit_chan_send(shmkit_chan_t *ch, const void *msg,
 
 /*
  * shmkit_chan_flush - publish the messages this producer committed with
- * SHMKIT_CHAN_MORE and has not published yet. Never waits. Returns 0, or
- * -EINVAL (not a producer), SHMKIT_ECORRUPT.
+ * SHMKIT_CHAN_MORE and has not published yet. Never waits. Returns 0 on
+ * success, or -EINVAL (NULL or not a producer), SHMKIT_ECORRUPT.
  */
 SHMKIT_API int shmkit_chan_flush(shmkit_chan_t *ch);
 

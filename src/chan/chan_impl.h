@@ -9,7 +9,7 @@
  *   chan_queue.c  SPSC and MPMC rings
  *   chan_bcast.c  broadcast
  *   chan_wait.c   spinning, sleeping, waking, the pollable descriptor
- *   chan_copy.c   copying a large message into a slot
+ *   chan_copy_*.c copying a message into a slot (streaming or plain)
  *
  * Segment layout (offsets from the start of the segment; every shared
  * word a peer writes in the hot path has a cache line of its own):
@@ -343,9 +343,13 @@ int shmkit__chan_reap_all(struct shmkit_chan *ch);
  * record no start time of their own (chan_peer.c). */
 int shmkit__chan_holder_alive(uint64_t w);
 
-/* chan_copy.c: memcpy into a slot, with streaming stores for messages
- * large enough that they pay; ordered before a later commit. */
+/* chan_copy_sse2.c or _plain.c: memcpy into a slot, with streaming stores
+ * for messages large enough that they pay; ordered before a later
+ * commit. */
 void shmkit__chan_copy_in(void *dst, const void *src, size_t len);
+/* The streaming copy itself, whatever the size (tests drive it directly,
+ * as the threshold depends on the machine). */
+void shmkit__chan_copy_stream(void *dst, const void *src, size_t len);
 
 /* chan_wait.c */
 typedef int (*shmkit__chan_try_fn)(struct shmkit_chan *ch);

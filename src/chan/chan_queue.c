@@ -89,8 +89,9 @@ spsc_open(struct shmkit_chan *ch)
 	 * previous holders of the roles. */
 	t = __atomic_load_n(&sh->tail.pos, __ATOMIC_ACQUIRE);
 	h = __atomic_load_n(&sh->head.pos, __ATOMIC_ACQUIRE);
-	/* A producer killed between its sequence and tail stores committed
-	 * one more message than the tail says; a consumer killed between
+	/* A producer killed between its sequence and tail stores published
+	 * more messages than the tail says (one, or a prefix of a batch:
+	 * spsc_publish()); a consumer killed between
 	 * its sequence and head stores released one more than the head
 	 * says (and the producer may have reused that slot since, so the
 	 * stored positions may be n + 1 apart). Both are read here, whatever
@@ -100,7 +101,7 @@ spsc_open(struct shmkit_chan *ch)
 	 * past was committed before we read it. */
 	for (i = 0; i < n; i++) {
 		/* Acquire: pairs with the release stores of the sequence in
-		 * spsc_commit() and spsc_release(). */
+		 * spsc_publish() and spsc_release(). */
 		s = __atomic_load_n(&shmkit__chan_slot(ch, t)->seq,
 				    __ATOMIC_ACQUIRE);
 		if (!spsc_committed(s, t, n))
@@ -143,8 +144,9 @@ spsc_publish(struct shmkit_chan *ch)
 	for (p = ch->pub_pos; p < end; p++)
 		/* Release: publishes message p and its length (and those
 		 * before it) to the consumer's acquire load in
-		 * spsc_try_peek(); the last is the publishing store of the
-		 * wake protocol (chan_wait.c), whose light barrier follows
+		 * spsc_try_peek(). These are the publishing stores of the
+		 * wake protocol (chan_wait.c): a sleeping consumer re-checks
+		 * the first of them, and all come before the light barrier
 		 * in wake(). In order: see "Batches" above. */
 		__atomic_store_n(&shmkit__chan_slot(ch, p)->seq, p + 1,
 				 __ATOMIC_RELEASE);
@@ -206,7 +208,7 @@ spsc_try_peek(struct shmkit_chan *ch)
 {
 	uint64_t pos = ch->pos, n = ch->lay.slots, len;
 	struct shmkit__chan_slot *sl = shmkit__chan_slot(ch, pos);
-	/* Acquire: pairs with the release in spsc_commit(); also the
+	/* Acquire: pairs with the release in spsc_publish(); also the
 	 * re-check of the wake protocol. This word shares its cache line
 	 * with the start of the message: one line moves per small message. */
 	uint64_t s = __atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE);

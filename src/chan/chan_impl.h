@@ -291,6 +291,83 @@ shmkit__chan_payload(const struct shmkit_chan *ch, uint64_t pos)
 	return (unsigned char *)shmkit__chan_slot(ch, pos) + CHAN_SLOT_HDR;
 }
 
+/*
+ * SPSC: is the slot of position pos, whose sequence is s, free for it
+ * (last lap's message released, or never used)? See chan_queue.c.
+ */
+static inline int
+shmkit__spsc_free(uint64_t s, uint64_t pos, uint64_t n)
+{
+	return s == pos || (s == 0 && pos < n);
+}
+
+/*
+ * SPSC producer: claim the slot of ch->pos if it is free (1), else 0
+ * (full, or a sequence no producer wrote: spsc_try_reserve() tells).
+ * Inline in shmkit_chan_reserve(), whose fast path it is.
+ */
+static inline int
+shmkit__spsc_claim(struct shmkit_chan *ch)
+{
+	uint64_t pos = ch->pos;
+	/* Acquire: pairs with the consumer's release store in
+	 * spsc_release() (its reads of the last lap's message are done);
+	 * also the re-check of the wake protocol (chan_wait.c). The slot
+	 * we are about to write: its line comes to us anyway. */
+	uint64_t s = __atomic_load_n(&shmkit__chan_slot(ch, pos)->seq,
+				     __ATOMIC_ACQUIRE);
+
+	if (!shmkit__spsc_free(s, pos, ch->lay.slots))
+		return 0;
+	ch->res_pos = pos;
+	return 1;
+}
+
+/*
+ * SPSC producer: commit the reserved message of len bytes without
+ * publishing it, if it was reserved with SHMKIT_CHAN_MORE and the batch
+ * has room (1); else 0, and the caller goes through spsc_commit(), which
+ * publishes. Inline in shmkit_chan_commit(), whose fast path it is.
+ */
+static inline int
+shmkit__spsc_hold(struct shmkit_chan *ch, size_t len)
+{
+	if (!ch->res_more || ch->res_pos + 1 - ch->pub_pos >= ch->batch)
+		return 0;
+	/* Relaxed: published by the release of the sequence in
+	 * spsc_publish(). */
+	__atomic_store_n(&shmkit__chan_slot(ch, ch->res_pos)->len,
+			 (uint32_t)len, __ATOMIC_RELAXED);
+	ch->pos = ch->res_pos + 1;
+	return 1;
+}
+
+/*
+ * SPSC consumer: take the message at ch->pos if it is committed and its
+ * length in bounds (1: ch->peek_* set); else 0, and spsc_try_peek()
+ * tells empty from corrupt. Inline in shmkit_chan_peek(), whose fast
+ * path it is.
+ */
+static inline int
+shmkit__spsc_take(struct shmkit_chan *ch)
+{
+	uint64_t pos = ch->pos, len;
+	struct shmkit__chan_slot *sl = shmkit__chan_slot(ch, pos);
+
+	/* Acquire: pairs with the release in spsc_publish(); also the
+	 * re-check of the wake protocol. This word shares its cache line
+	 * with the start of the message: one line moves per small message. */
+	if (__atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE) != pos + 1)
+		return 0;
+	/* Relaxed: published by the sequence; read once. */
+	len = __atomic_load_n(&sl->len, __ATOMIC_RELAXED);
+	if (len > ch->lay.msg_max)
+		return 0;
+	ch->peek_pos = pos;
+	ch->peek_len = (size_t)len;
+	return 1;
+}
+
 /* Add n to a counter in shared memory that only its owner writes.
  * Relaxed: statistics for inspect; no locked instruction. */
 static inline void

@@ -160,18 +160,15 @@ spsc_publish(struct shmkit_chan *ch)
 static int
 spsc_try_reserve(struct shmkit_chan *ch)
 {
-	uint64_t pos = ch->pos, n = ch->lay.slots;
-	/* Acquire: pairs with the consumer's release store in
-	 * spsc_release() (its reads of the last lap's message are done);
-	 * also the re-check of the wake protocol (chan_wait.c). The slot
-	 * we are about to write: its line comes to us anyway. */
-	uint64_t s = __atomic_load_n(&shmkit__chan_slot(ch, pos)->seq,
-				     __ATOMIC_ACQUIRE);
+	uint64_t pos = ch->pos, n = ch->lay.slots, s;
 
-	if (s == pos || (s == 0 && pos < n)) {
-		ch->res_pos = pos;
+	if (shmkit__spsc_claim(ch))
 		return 1;
-	}
+	/* Acquire: as in shmkit__spsc_claim(); read again to tell full
+	 * from corrupt. */
+	s = __atomic_load_n(&shmkit__chan_slot(ch, pos)->seq, __ATOMIC_ACQUIRE);
+	if (shmkit__spsc_free(s, pos, n))
+		return shmkit__spsc_claim(ch) ? 1 : 0;
 	/* Full: last lap's message is still there. Publish what we hold
 	 * back before anyone waits or gives up: the consumer may need it
 	 * to make room. */
@@ -187,12 +184,12 @@ spsc_commit(struct shmkit_chan *ch, size_t len)
 {
 	struct shmkit__chan_slot *sl = shmkit__chan_slot(ch, ch->res_pos);
 
+	if (shmkit__spsc_hold(ch, len))
+		return 0; /* published with the rest of the batch */
 	/* Relaxed: published by the release of the sequence in
 	 * spsc_publish(). */
 	__atomic_store_n(&sl->len, (uint32_t)len, __ATOMIC_RELAXED);
 	ch->pos = ch->res_pos + 1;
-	if (ch->res_more && ch->pos - ch->pub_pos < ch->batch)
-		return 0; /* published with the rest of the batch */
 	spsc_publish(ch);
 	return 0;
 }
@@ -206,25 +203,21 @@ spsc_cancel(struct shmkit_chan *ch)
 static int
 spsc_try_peek(struct shmkit_chan *ch)
 {
-	uint64_t pos = ch->pos, n = ch->lay.slots, len;
+	uint64_t pos = ch->pos, n = ch->lay.slots, s;
 	struct shmkit__chan_slot *sl = shmkit__chan_slot(ch, pos);
-	/* Acquire: pairs with the release in spsc_publish(); also the
-	 * re-check of the wake protocol. This word shares its cache line
-	 * with the start of the message: one line moves per small message. */
-	uint64_t s = __atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE);
 
-	if (s == pos + 1) {
-		/* Relaxed: published by the sequence; read once. */
-		len = __atomic_load_n(&sl->len, __ATOMIC_RELAXED);
-		if (len > ch->lay.msg_max)
-			return shmkit__chan_corrupt(ch, "spsc length");
-		ch->peek_pos = pos;
-		ch->peek_len = (size_t)len;
+	if (shmkit__spsc_take(ch))
 		return 1;
-	}
+	/* Acquire: as in shmkit__spsc_take(); read again to tell empty
+	 * from corrupt. */
+	s = __atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE);
+	if (s == pos + 1)
+		return shmkit__spsc_take(ch)
+			       ? 1
+			       : shmkit__chan_corrupt(ch, "spsc length");
 	/* Empty: we released last lap's message from the slot, or it was
 	 * never used. */
-	if (s == pos || (s == 0 && pos < n)) {
+	if (shmkit__spsc_free(s, pos, n)) {
 		shmkit__chan_poll_second_line(ch, sl);
 		return 0;
 	}

@@ -76,6 +76,8 @@ stop_in_reserve(void *arg)
 
 struct resume {
 	uint32_t id, first, count;
+	unsigned flags; /* SHMKIT_CHAN_MORE: in batches; close publishes
+			   the last, partial one */
 };
 
 /* A restarted producer: carries on with its own numbering. */
@@ -88,17 +90,22 @@ resume_producer(void *arg)
 
 	child_bound(20);
 	ch = target_open_ok(&tgt, SHMKIT_CHAN_PRODUCER);
-	rc = chk_produce(ch, r->id, r->first, r->count, MAXLEN);
+	rc = chk_produce_flags(ch, r->id, r->first, r->count, MAXLEN, r->flags);
 	SHMKIT_ASSERT_EQ(shmkit_chan_close(ch), 0);
 	chk_done(sh);
 	SHMKIT_ASSERT_OK(rc);
 }
 
+/*
+ * Kill the SPSC producer that stop() makes stop, receive the before
+ * messages it sent, see nothing more within 100 ms, then start again
+ * (a restarted producer) and check that the consumer gets sent
+ * messages in all, each once, in order.
+ */
 static void
-test_producer_killed_in_reserve_spsc(void)
+kill_and_resume_spsc(const char *what, size_t slots, void (*stop)(void *),
+		     int before, const struct resume *again, uint32_t sent)
 {
-	static const struct resume again = {0, 3, 40};
-	uint32_t sent[1] = {43};
 	unsigned char buf[MSG_MAX];
 	struct timespec tl = ms_ts(LONG_MS), t100 = ms_ts(100);
 	shmkit_chan_t *cons;
@@ -106,32 +113,42 @@ test_producer_killed_in_reserve_spsc(void)
 	pid_t pid;
 	int i;
 
-	make_chan(SHMKIT_CHAN_SPSC, 8);
+	make_chan(SHMKIT_CHAN_SPSC, slots);
 	sh = chk_new(1, 64);
 	cons = target_open_ok(&tgt, SHMKIT_CHAN_CONSUMER);
-	pid = shmkit_test_fork(stop_in_reserve, (void *)0);
+	pid = shmkit_test_fork(stop, NULL);
 	wait_stopped(pid);
 	kill_reap(pid);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < before; i++) {
 		SHMKIT_ASSERT_EQ(
 			shmkit_chan_recv(cons, buf, sizeof(buf), &len, &tl, 0),
 			0);
 		chk_got(sh, 0, buf, len, 0);
 	}
-	/* The half-written message never shows. */
 	SHMKIT_ASSERT_ERR(
 		shmkit_chan_recv(cons, buf, sizeof(buf), &len, &t100, 0),
 		-ETIMEDOUT);
-	/* The restarted producer takes the dead one's place and carries on
-	 * past the ring's end (40 > 8 slots) while we consume. */
-	pid = shmkit_test_fork(resume_producer, (void *)&again);
+	pid = shmkit_test_fork(resume_producer, (void *)again);
 	chk_consume(cons, sh, 0, 1, CONS_MIXED, NULL);
 	SHMKIT_ASSERT_CHILD_OK(pid);
-	chk_assert(sh, "spsc producer killed in reserve", 0, 1, 1, sent,
-		   CHK_UNION);
+	chk_assert(sh, what, 0, 1, 1, &sent, CHK_UNION);
 	SHMKIT_ASSERT_EQ(shmkit_chan_close(cons), 0);
 	chk_free();
 	target_destroy(&tgt);
+}
+
+/*
+ * The half-written message never shows; the restarted producer takes
+ * the dead one's place and carries on past the ring's end (40 > 8
+ * slots) while we consume.
+ */
+static void
+test_producer_killed_in_reserve_spsc(void)
+{
+	static const struct resume again = {0, 3, 40, 0};
+
+	kill_and_resume_spsc("spsc producer killed in reserve", 8,
+			     stop_in_reserve, 3, &again, 43);
 }
 
 /* ---- a producer killed holding back a batch ---- */
@@ -153,65 +170,19 @@ stop_with_batch(void *arg)
 	stop_for_kill();
 }
 
-/* A restarted producer sending in batches; its close publishes the
- * last, partial one. */
-static void
-resume_batches(void *arg)
-{
-	const struct resume *r = arg;
-	shmkit_chan_t *ch;
-	int rc;
-
-	child_bound(20);
-	ch = target_open_ok(&tgt, SHMKIT_CHAN_PRODUCER);
-	rc = chk_produce_flags(ch, r->id, r->first, r->count, MAXLEN,
-			       SHMKIT_CHAN_MORE);
-	SHMKIT_ASSERT_EQ(shmkit_chan_close(ch), 0);
-	chk_done(sh);
-	SHMKIT_ASSERT_OK(rc);
-}
-
 /*
  * The messages a killed producer held back were never sent: they never
  * show, and the restarted producer's messages take their positions; the
  * consumer gets 0..9 and then the new 10..52, each once, in order (43
- * sent in batches of 8: its close publishes the last 3).
+ * sent in batches of 8, on 16 slots: its close publishes the last 3).
  */
 static void
 test_producer_killed_with_batch_spsc(void)
 {
-	static const struct resume again = {0, 10, 43};
-	uint32_t sent[1] = {53};
-	unsigned char buf[MSG_MAX];
-	struct timespec tl = ms_ts(LONG_MS), t100 = ms_ts(100);
-	shmkit_chan_t *cons;
-	size_t len;
-	pid_t pid;
-	int i;
+	static const struct resume again = {0, 10, 43, SHMKIT_CHAN_MORE};
 
-	make_chan(SHMKIT_CHAN_SPSC, 16); /* batches of 8 */
-	sh = chk_new(1, 64);
-	cons = target_open_ok(&tgt, SHMKIT_CHAN_CONSUMER);
-	pid = shmkit_test_fork(stop_with_batch, NULL);
-	wait_stopped(pid);
-	kill_reap(pid);
-	for (i = 0; i < 10; i++) {
-		SHMKIT_ASSERT_EQ(
-			shmkit_chan_recv(cons, buf, sizeof(buf), &len, &tl, 0),
-			0);
-		chk_got(sh, 0, buf, len, 0);
-	}
-	SHMKIT_ASSERT_ERR(
-		shmkit_chan_recv(cons, buf, sizeof(buf), &len, &t100, 0),
-		-ETIMEDOUT);
-	pid = shmkit_test_fork(resume_batches, (void *)&again);
-	chk_consume(cons, sh, 0, 1, CONS_MIXED, NULL);
-	SHMKIT_ASSERT_CHILD_OK(pid);
-	chk_assert(sh, "spsc producer killed holding a batch", 0, 1, 1, sent,
-		   CHK_UNION);
-	SHMKIT_ASSERT_EQ(shmkit_chan_close(cons), 0);
-	chk_free();
-	target_destroy(&tgt);
+	kill_and_resume_spsc("spsc producer killed holding a batch", 16,
+			     stop_with_batch, 10, &again, 53);
 }
 
 static void
@@ -229,8 +200,8 @@ mpmc_consumer(void *arg)
 static void
 test_producer_killed_in_reserve_mpmc(void)
 {
-	static const struct resume others[2] = {{1, 0, 300}, {2, 0, 300}};
-	static const struct resume again = {0, 3, 20};
+	static const struct resume others[2] = {{1, 0, 300, 0}, {2, 0, 300, 0}};
+	static const struct resume again = {0, 3, 20, 0};
 	uint32_t sent[3] = {23, 300, 300};
 	pid_t dead, pids[5];
 	int i;

@@ -723,16 +723,17 @@ stream_copy(void *dst, const void *src, size_t n)
 #if defined(__x86_64__)
 	unsigned char *d = dst;
 	const unsigned char *s = src;
-	size_t head = (size_t)(-(uintptr_t)d & 63u);
+	size_t head = (size_t)(-(uintptr_t)d & 63u), k;
 	__m128i x;
 
 	head = head < n ? head : n;
 	memcpy(d, s, head);
-	for (d += head, s += head, n -= head; n >= 16;
-	     n -= 16, d += 16, s += 16) {
-		memcpy(&x, s, 16);
-		_mm_stream_si128((__m128i *)(void *)d, x);
-	}
+	for (d += head, s += head, n -= head; n >= 64;
+	     n -= 64, d += 64, s += 64)
+		for (k = 0; k < 64; k += 16) {
+			memcpy(&x, s + k, 16);
+			_mm_stream_si128((__m128i *)(void *)(d + k), x);
+		}
 	_mm_sfence(); /* before raw_commit()'s release store */
 	memcpy(d, s, n);
 #else

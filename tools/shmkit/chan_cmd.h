@@ -35,4 +35,29 @@ int chan_one_address(const char *cmd, int argc);
  */
 void chan_report(const char *cmd, const char *address, int err);
 
+/*
+ * The lines of a descriptor (chan_lines.c), for chan send: each line
+ * without its delimiter, and whether more are already read, so that a
+ * sender can batch those and publish before the next read may block.
+ */
+struct line_reader {
+	int fd, delim, eof;
+	size_t max; /* longest line wanted */
+	char *buf;
+	size_t cap, start, end;
+};
+
+void line_reader_init(struct line_reader *r, int fd, int delim, size_t max);
+void line_reader_free(struct line_reader *r);
+
+/*
+ * line_reader_next - the next line in *line and *len (valid until the
+ * next call), with *more set when another is already read: 1; 0 at the
+ * end of the input; -EMSGSIZE for a line longer than max (*line and *len
+ * then hold what was read of it); -ENOMEM; or a negative errno of
+ * read(2), -EINTR included, after which it may be called again.
+ */
+int line_reader_next(struct line_reader *r, const char **line, size_t *len,
+		     int *more);
+
 #endif /* SHMKIT_CLI_CHAN_CMD_H */

@@ -302,31 +302,41 @@ send_file(struct sender *s, const char *path, unsigned more)
 	return rc;
 }
 
+/* Lines of standard input, one message each: those already read go as
+ * a batch (SHMKIT_CHAN_MORE but the last), one that is still coming as
+ * it comes. */
 static int
 send_lines(struct sender *s, int delim)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int rc = 0;
+	struct line_reader r;
+	const char *line;
+	size_t len;
+	int rc, more;
 
-	while ((n = getdelim(&line, &cap, delim, stdin)) >= 0) {
-		if (n > 0 && line[n - 1] == delim)
-			n--;
-		/* Not batched: the next line may be long in coming. */
-		rc = send_one(s, line, (size_t)n, "a line", 0);
-		if (rc < 0)
+	line_reader_init(&r, STDIN_FILENO, delim, s->msg_max);
+	for (;;) {
+		rc = line_reader_next(&r, &line, &len, &more);
+		if (rc == -EINTR && !stop_signal)
+			continue;
+		if (rc == 0)
 			break;
-	}
-	if (rc == 0 && ferror(stdin)) {
+		if (rc == 1 || rc == -EMSGSIZE) {
+			/* send_one() reports a line too long. */
+			rc = send_one(s, line, len, "a line",
+				      rc == 1 && more ? SHMKIT_CHAN_MORE : 0);
+			if (rc < 0)
+				break;
+			continue;
+		}
 		if (stop_signal)
 			stop_now(s->ch);
 		cli_errorf("chan send", "standard input: %s",
-			   shmkit_strerror(-errno));
+			   shmkit_strerror(rc));
 		rc = -1;
+		break;
 	}
-	free(line);
-	return rc;
+	line_reader_free(&r);
+	return rc < 0 ? -1 : 0;
 }
 
 int

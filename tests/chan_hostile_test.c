@@ -820,6 +820,7 @@ test_broken_gives_ecorrupt(void)
 		shmkit_chan_t *prod = NULL, *cons = NULL;
 		struct timespec t5 = ms_ts(5);
 		unsigned char buf[H_MAX];
+		void *held;
 		size_t len;
 
 		make(&confs[k]);
@@ -829,7 +830,13 @@ test_broken_gives_ecorrupt(void)
 			shmkit_chan_open(&prod, addr, SHMKIT_CHAN_PRODUCER));
 		memset(buf, 1, sizeof(buf));
 		SHMKIT_ASSERT_EQ(shmkit_chan_send(prod, buf, 9, &t5, 0), 0);
+		/* A reservation of a batch held across the breakage: its
+		 * commit, which would only hold the message back, fails. */
+		SHMKIT_ASSERT_EQ(shmkit_chan_reserve(prod, 8, &held, &t5,
+						     SHMKIT_CHAN_MORE),
+				 0);
 		SHMKIT_ASSERT_CHILD_OK(shmkit_test_fork(mark_broken_raw, NULL));
+		SHMKIT_ASSERT_ERR(shmkit_chan_commit(prod, 8), SHMKIT_ECORRUPT);
 		assert_broken(prod, cons);
 		SHMKIT_ASSERT_ERR(shmkit_chan_recv(cons, buf, sizeof(buf), &len,
 						   NULL, SHMKIT_CHAN_NONBLOCK),

@@ -359,7 +359,8 @@ shmkit__spsc_take(struct shmkit_chan *ch)
 	 * with the start of the message: one line moves per small message. */
 	if (__atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE) != pos + 1)
 		return 0;
-	/* Relaxed: published by the sequence; read once. */
+	/* Relaxed: published by the sequence; read once per call, and the
+	 * value used is the value checked. */
 	len = __atomic_load_n(&sl->len, __ATOMIC_RELAXED);
 	if (len > ch->lay.msg_max)
 		return 0;

@@ -144,10 +144,10 @@ spsc_publish(struct shmkit_chan *ch)
 	for (p = ch->pub_pos; p < end; p++)
 		/* Release: publishes message p and its length (and those
 		 * before it) to the consumer's acquire load in
-		 * spsc_try_peek(). These are the publishing stores of the
-		 * wake protocol (chan_wait.c): a sleeping consumer re-checks
-		 * the first of them, and all come before the light barrier
-		 * in wake(). In order: see "Batches" above. */
+		 * shmkit__spsc_take() (chan_impl.h). These are the publishing
+		 * stores of the wake protocol (chan_wait.c): a sleeping
+		 * consumer re-checks the first of them, and all come before the
+		 * light barrier in wake(). In order: see "Batches" above. */
 		__atomic_store_n(&shmkit__chan_slot(ch, p)->seq, p + 1,
 				 __ATOMIC_RELEASE);
 	/* Release: a restarted producer's acquire load in spsc_open(). */
@@ -167,8 +167,10 @@ spsc_try_reserve(struct shmkit_chan *ch)
 	/* Acquire: as in shmkit__spsc_claim(); read again to tell full
 	 * from corrupt. */
 	s = __atomic_load_n(&shmkit__chan_slot(ch, pos)->seq, __ATOMIC_ACQUIRE);
-	if (shmkit__spsc_free(s, pos, n))
-		return shmkit__spsc_claim(ch) ? 1 : 0;
+	if (shmkit__spsc_free(s, pos, n)) {
+		ch->res_pos = pos; /* freed since the claim looked */
+		return 1;
+	}
 	/* Full: last lap's message is still there. Publish what we hold
 	 * back before anyone waits or gives up: the consumer may need it
 	 * to make room. */
@@ -231,7 +233,8 @@ spsc_release(struct shmkit_chan *ch)
 
 	/* Release: orders our reads of the message before the producer's
 	 * reuse of the slot (pairs with the acquire load in
-	 * spsc_try_reserve()); the publishing store of the wake protocol.
+	 * shmkit__spsc_claim() and spsc_try_reserve()); the publishing
+	 * store of the wake protocol.
 	 * From here on the message is consumed. */
 	__atomic_store_n(&shmkit__chan_slot(ch, pos)->seq, pos + ch->lay.slots,
 			 __ATOMIC_RELEASE);

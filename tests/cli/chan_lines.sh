@@ -3,8 +3,9 @@
 # channel where the lines already read go as one batch: every line
 # arrives once, in order, whatever the delimiter and however the input
 # ends; a line longer than a read (64 KiB) still goes whole; a line too
-# long for the channel stops the send after what came before; and a line
-# whose successor is slow in coming is not held back meanwhile.
+# long for the channel stops the send after what came before, one of
+# exactly msg-max does not; and a line whose successor is slow in coming
+# (whole or partial) is not held back meanwhile.
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 
@@ -69,4 +70,31 @@ expect_eq "early line, before the late one is written" "$out" "early"
 wait_exit "slow sender" $spid 10
 run $T "$SHMKIT" chan recv "$ch" -n 1 --timeout 5
 expect_eq "late line" "$out" "late"
+# The same when a partial line follows: the whole ones before it are
+# published before the read that waits for its end.
+{ printf 'one\ntwo\npart'; sleep 3; printf 'ial\n'; } |
+	$T "$SHMKIT" chan send "$ch" &
+spid=$!
+on_exit "kill $spid"
+run $T "$SHMKIT" chan recv "$ch" -n 2 --timeout 2
+expect_eq "whole lines before a partial one" "$out" "one
+two"
+wait_exit "slow partial sender" $spid 10
+run $T "$SHMKIT" chan recv "$ch" -n 1 --timeout 5
+expect_eq "the partial line, completed" "$out" "partial"
+
+# A line of exactly msg-max (204800 bytes) whose newline comes in a later
+# read goes whole; one byte more is too long.
+{ head -c 204800 /dev/zero | tr '\0' 'm'; sleep 0.3; printf '\nnext\n'; } |
+	$T "$SHMKIT" chan send "$ch"
+$T "$SHMKIT" chan recv "$ch" -n 2 --timeout 5 >"$tmp/exact.out"
+{ head -c 204800 /dev/zero | tr '\0' 'm'; printf '\nnext\n'; } >"$tmp/exact"
+cmp "$tmp/exact" "$tmp/exact.out" || fail "a line of exactly msg-max changed"
+{ head -c 204801 /dev/zero | tr '\0' 'm'; echo; } >"$tmp/over"
+run $T "$SHMKIT" chan send "$ch" <"$tmp/over"
+expect_eq "msg-max + 1: status" "$rc" 1
+case $err in *"longer than the channel's msg-max of 204800 bytes (0 sent)"*) ;;
+*) fail "msg-max + 1: stderr '$err'" ;; esac
+run $T "$SHMKIT" chan recv "$ch" -n 1 --timeout 0.3
+expect_eq "msg-max + 1: nothing sent" "$rc" 1
 echo "chan lines ok"

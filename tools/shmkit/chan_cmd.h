@@ -45,6 +45,7 @@ struct line_reader {
 	size_t max; /* longest line wanted */
 	char *buf;
 	size_t cap, start, end;
+	size_t scan; /* [start, scan) holds no delimiter: search from here */
 };
 
 void line_reader_init(struct line_reader *r, int fd, int delim, size_t max);

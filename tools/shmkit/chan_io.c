@@ -320,13 +320,19 @@ send_lines(struct sender *s, int delim)
 			continue;
 		if (rc == 0)
 			break;
-		if (rc == 1 || rc == -EMSGSIZE) {
-			/* send_one() reports a line too long. */
+		if (rc == 1) {
 			rc = send_one(s, line, len, "a line",
-				      rc == 1 && more ? SHMKIT_CHAN_MORE : 0);
+				      more ? SHMKIT_CHAN_MORE : 0);
 			if (rc < 0)
 				break;
 			continue;
+		}
+		if (rc == -EMSGSIZE) {
+			/* send_one() reports a line too long; the send ends
+			 * there whatever it says. */
+			send_one(s, line, len, "a line", 0);
+			rc = -1;
+			break;
 		}
 		if (stop_signal)
 			stop_now(s->ch);

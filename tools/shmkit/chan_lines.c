@@ -41,6 +41,7 @@ make_room(struct line_reader *r)
 	if (r->start > 0) {
 		memmove(r->buf, r->buf + r->start, r->end - r->start);
 		r->end -= r->start;
+		r->scan -= r->start;
 		r->start = 0;
 	}
 	if (r->end < r->cap)
@@ -59,14 +60,21 @@ line_reader_next(struct line_reader *r, const char **line, size_t *len,
 		 int *more)
 {
 	for (;;) {
-		char *p = r->buf + r->start, *end = r->buf + r->end;
-		char *d = r->end > r->start
-				  ? memchr(p, r->delim, (size_t)(end - p))
-				  : NULL;
+		/* Nothing read yet: no buffer to point into. */
+		char *p = r->buf ? r->buf + r->start : NULL;
+		char *end = r->buf ? r->buf + r->end : NULL;
+		/* Search only what the last search did not see: a long line
+		 * arriving in many reads costs linear time, not quadratic. */
+		size_t from = r->scan > r->start ? r->scan : r->start;
+		char *d = r->end > from ? memchr(r->buf + from, r->delim,
+						 r->end - from)
+					: NULL;
 		ssize_t n;
 		int rc;
 
-		if (d != NULL || (r->eof && p < end)) {
+		r->scan = r->end;
+
+		if (d != NULL || (r->eof && r->end > r->start)) {
 			size_t l =
 				d != NULL ? (size_t)(d - p) : (size_t)(end - p);
 			char *next = d != NULL ? d + 1 : end;
@@ -80,6 +88,7 @@ line_reader_next(struct line_reader *r, const char **line, size_t *len,
 				 memchr(next, r->delim, (size_t)(end - next)) !=
 					 NULL);
 			r->start = (size_t)(next - r->buf);
+			r->scan = r->start;
 			return l > r->max ? -EMSGSIZE : 1;
 		}
 		if (r->eof)

@@ -97,4 +97,17 @@ case $err in *"longer than the channel's msg-max of 204800 bytes (0 sent)"*) ;;
 *) fail "msg-max + 1: stderr '$err'" ;; esac
 run $T "$SHMKIT" chan recv "$ch" -n 1 --timeout 0.3
 expect_eq "msg-max + 1: nothing sent" "$rc" 1
+# Standard input closed: no lines, not the channel's own bytes (the
+# segment's descriptor would otherwise be 0). Standard output closed: recv
+# fails and leaves the message in the channel.
+run $T "$SHMKIT" chan send "$ch" <&-
+expect_eq "stdin closed: status" "$rc" 0
+$T "$SHMKIT" chan send "$ch" kept
+set +e
+$T "$SHMKIT" chan recv "$ch" -n 1 --timeout 2 >&- 2>/dev/null
+rc=$?
+set -e
+expect_eq "stdout closed: status" "$rc" 1
+run $T "$SHMKIT" chan recv "$ch" -n 2 --timeout 0.5
+expect_eq "after both: what is left" "$out" "kept"
 echo "chan lines ok"

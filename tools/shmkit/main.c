@@ -9,6 +9,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,27 @@ find_command(const char *name)
 	return NULL;
 }
 
+/*
+ * Started with standard input, output or error closed ("shmkit chan send
+ * /c <&-"), the next descriptor we open, a segment's, would take that
+ * number: chan send would read the channel's own bytes as its input, and
+ * what we print would be written into a segment. So a closed input
+ * becomes /dev/null (no input), and a closed output /dev/full, where
+ * every write fails: "chan recv >&-" then fails and leaves its message
+ * in the channel rather than consuming it into nothing.
+ */
+static void
+standard_fds_open(void)
+{
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open(fd == 0 ? "/dev/null" : "/dev/full",
+			 fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			_exit(CLI_EXIT_FAIL); /* nowhere even to say so */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -99,6 +121,7 @@ main(int argc, char **argv)
 	const struct cli_command *cmd;
 	int c;
 
+	standard_fds_open();
 	opterr = 0;
 	/* '+': stop at the first non-option, the command name; its own
 	 * options are the command's to parse. */

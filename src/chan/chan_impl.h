@@ -302,25 +302,38 @@ shmkit__spsc_free(uint64_t s, uint64_t pos, uint64_t n)
 }
 
 /*
- * SPSC producer: claim the slot of ch->pos if it is free (1), else 0
- * (full, or a sequence no producer wrote: spsc_try_reserve() tells).
- * Inline in shmkit_chan_reserve(), whose fast path it is.
+ * SPSC producer: claim the slot of ch->pos if it is free (1), else 0,
+ * with the sequence seen in *s (full, or one no producer wrote:
+ * spsc_try_reserve() tells). Inline in shmkit_chan_reserve(), whose fast
+ * path it is.
  */
 static inline int
-shmkit__spsc_claim(struct shmkit_chan *ch)
+shmkit__spsc_claim(struct shmkit_chan *ch, uint64_t *s)
 {
 	uint64_t pos = ch->pos;
+
 	/* Acquire: pairs with the consumer's release store in
 	 * spsc_release() (its reads of the last lap's message are done);
 	 * also the re-check of the wake protocol (chan_wait.c). The slot
 	 * we are about to write: its line comes to us anyway. */
-	uint64_t s = __atomic_load_n(&shmkit__chan_slot(ch, pos)->seq,
-				     __ATOMIC_ACQUIRE);
-
-	if (!shmkit__spsc_free(s, pos, ch->lay.slots))
+	*s = __atomic_load_n(&shmkit__chan_slot(ch, pos)->seq,
+			     __ATOMIC_ACQUIRE);
+	if (!shmkit__spsc_free(*s, pos, ch->lay.slots))
 		return 0;
 	ch->res_pos = pos;
 	return 1;
+}
+
+/* SPSC producer: the reserved message is len bytes long and committed;
+ * published later, by spsc_publish(). */
+static inline void
+shmkit__spsc_stage(struct shmkit_chan *ch, size_t len)
+{
+	/* Relaxed: published by the release of the sequence in
+	 * spsc_publish(). */
+	__atomic_store_n(&shmkit__chan_slot(ch, ch->res_pos)->len,
+			 (uint32_t)len, __ATOMIC_RELAXED);
+	ch->pos = ch->res_pos + 1;
 }
 
 /*
@@ -334,22 +347,19 @@ shmkit__spsc_hold(struct shmkit_chan *ch, size_t len)
 {
 	if (!ch->res_more || ch->res_pos + 1 - ch->pub_pos >= ch->batch)
 		return 0;
-	/* Relaxed: published by the release of the sequence in
-	 * spsc_publish(). */
-	__atomic_store_n(&shmkit__chan_slot(ch, ch->res_pos)->len,
-			 (uint32_t)len, __ATOMIC_RELAXED);
-	ch->pos = ch->res_pos + 1;
+	shmkit__spsc_stage(ch, len);
 	return 1;
 }
 
 /*
  * SPSC consumer: take the message at ch->pos if it is committed and its
- * length in bounds (1: ch->peek_* set); else 0, and spsc_try_peek()
- * tells empty from corrupt. Inline in shmkit_chan_peek(), whose fast
- * path it is.
+ * length in bounds (1: ch->peek_* set); else 0, with the sequence seen
+ * in *s (committed means a length out of bounds; spsc_try_peek() tells
+ * empty from corrupt). Inline in shmkit_chan_peek(), whose fast path it
+ * is.
  */
 static inline int
-shmkit__spsc_take(struct shmkit_chan *ch)
+shmkit__spsc_take(struct shmkit_chan *ch, uint64_t *s)
 {
 	uint64_t pos = ch->pos, len;
 	struct shmkit__chan_slot *sl = shmkit__chan_slot(ch, pos);
@@ -357,10 +367,10 @@ shmkit__spsc_take(struct shmkit_chan *ch)
 	/* Acquire: pairs with the release in spsc_publish(); also the
 	 * re-check of the wake protocol. This word shares its cache line
 	 * with the start of the message: one line moves per small message. */
-	if (__atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE) != pos + 1)
+	*s = __atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE);
+	if (*s != pos + 1)
 		return 0;
-	/* Relaxed: published by the sequence; read once per call, and the
-	 * value used is the value checked. */
+	/* Relaxed: published by the sequence; read once. */
 	len = __atomic_load_n(&sl->len, __ATOMIC_RELAXED);
 	if (len > ch->lay.msg_max)
 		return 0;

@@ -30,6 +30,24 @@ checked_wait(shmkit_chan_t *ch, int room, shmkit__chan_try_fn try,
 	return shmkit__chan_wait(ch, room, try, timeout, flags);
 }
 
+/*
+ * Can a call take the SPSC fast path? The channel is SPSC and its header
+ * READY (relaxed, as in shmkit__chan_check(), which the slow paths
+ * make). The fast paths of reserve, commit and peek do the pattern's
+ * common case inline, with no call and so no registers saved on the
+ * stack: a producer streaming small messages is limited by how many
+ * stores wait on cache lines the consumer holds, and every store of its
+ * own that queues behind them counts (16 more per message cost a scratch
+ * ring a third of its throughput).
+ */
+static inline int
+spsc_ready(const shmkit_chan_t *ch)
+{
+	return ch->lay.pattern == SHMKIT_CHAN_SPSC &&
+	       __atomic_load_n(&ch->shm->hdr.state, __ATOMIC_RELAXED) ==
+		       SHMKIT_OBJ_STATE_READY;
+}
+
 /* A reservation of len at ch->res_pos is ours. */
 static inline int
 reserved(shmkit_chan_t *ch, size_t len, void **buf, unsigned flags)
@@ -56,23 +74,15 @@ SHMKIT_API int
 shmkit_chan_reserve(shmkit_chan_t *ch, size_t len, void **buf,
 		    const struct timespec *timeout, unsigned flags)
 {
+	uint64_t seen;
+
 	if (ch == NULL || buf == NULL || ch->role != SHMKIT_CHAN_PRODUCER ||
 	    ch->reserved || len > ch->lay.msg_max)
 		return -EINVAL;
-	/*
-	 * The fast path: an SPSC slot free, checked inline, with no call
-	 * and so no registers saved on the stack. A producer streaming
-	 * small messages is limited by how many stores wait on cache lines
-	 * the consumer holds, and every store of its own that queues behind
-	 * them counts: 16 more per message cost a scratch ring a third of
-	 * its throughput. Relaxed load of the state: as in
-	 * shmkit__chan_check(), which the slow path makes.
-	 */
-	if (ch->lay.pattern == SHMKIT_CHAN_SPSC &&
+	/* The fast path (spsc_ready()): a free slot. */
+	if (spsc_ready(ch) &&
 	    shmkit__chan_check_wait(timeout, flags & ~SHMKIT_CHAN_MORE) == 0 &&
-	    __atomic_load_n(&ch->shm->hdr.state, __ATOMIC_RELAXED) ==
-		    SHMKIT_OBJ_STATE_READY &&
-	    shmkit__spsc_claim(ch))
+	    shmkit__spsc_claim(ch, &seen))
 		return reserved(ch, len, buf, flags);
 	return reserve_slow(ch, len, buf, timeout, flags);
 }
@@ -92,13 +102,8 @@ shmkit_chan_commit(shmkit_chan_t *ch, size_t len)
 	if (ch == NULL || !ch->reserved || len > ch->res_len)
 		return -EINVAL;
 	ch->reserved = 0;
-	/* The fast path, for the reason given in shmkit_chan_reserve(): an
-	 * SPSC message held back in a batch. Relaxed load of the state: as
-	 * in shmkit__chan_check(). */
-	if (ch->lay.pattern == SHMKIT_CHAN_SPSC &&
-	    __atomic_load_n(&ch->shm->hdr.state, __ATOMIC_RELAXED) ==
-		    SHMKIT_OBJ_STATE_READY &&
-	    shmkit__spsc_hold(ch, len))
+	/* The fast path (spsc_ready()): a message held back in a batch. */
+	if (spsc_ready(ch) && shmkit__spsc_hold(ch, len))
 		return 0;
 	return commit_slow(ch, len);
 }
@@ -142,6 +147,16 @@ take_lost(shmkit_chan_t *ch)
 	return n > INT_MAX ? INT_MAX : (int)n;
 }
 
+/* The message at ch->peek_pos is ours; returns lost. */
+static inline int
+peeked(shmkit_chan_t *ch, const void **msg, size_t *len, int lost)
+{
+	ch->peeked = 1;
+	*msg = shmkit__chan_payload(ch, ch->peek_pos);
+	*len = ch->peek_len;
+	return lost;
+}
+
 /* shmkit_chan_peek() past its fast path: any pattern, waiting. */
 static __attribute__((noinline)) int
 peek_slow(shmkit_chan_t *ch, const void **msg, size_t *len,
@@ -149,33 +164,23 @@ peek_slow(shmkit_chan_t *ch, const void **msg, size_t *len,
 {
 	int rc = checked_wait(ch, 0, ch->ops->try_peek, timeout, flags);
 
-	if (rc < 0)
-		return rc;
-	ch->peeked = 1;
-	*msg = shmkit__chan_payload(ch, ch->peek_pos);
-	*len = ch->peek_len;
-	return take_lost(ch);
+	return rc < 0 ? rc : peeked(ch, msg, len, take_lost(ch));
 }
 
 SHMKIT_API int
 shmkit_chan_peek(shmkit_chan_t *ch, const void **msg, size_t *len,
 		 const struct timespec *timeout, unsigned flags)
 {
+	uint64_t seen;
+
 	if (ch == NULL || msg == NULL || len == NULL ||
 	    ch->role != SHMKIT_CHAN_CONSUMER || ch->peeked)
 		return -EINVAL;
-	/* The fast path, as in shmkit_chan_reserve(): an SPSC message
-	 * waiting, taken inline. SPSC loses nothing: 0 messages lost. */
-	if (ch->lay.pattern == SHMKIT_CHAN_SPSC &&
-	    shmkit__chan_check_wait(timeout, flags) == 0 &&
-	    __atomic_load_n(&ch->shm->hdr.state, __ATOMIC_RELAXED) ==
-		    SHMKIT_OBJ_STATE_READY &&
-	    shmkit__spsc_take(ch)) {
-		ch->peeked = 1;
-		*msg = shmkit__chan_payload(ch, ch->peek_pos);
-		*len = ch->peek_len;
-		return 0;
-	}
+	/* The fast path (spsc_ready()): a message waiting. SPSC loses
+	 * nothing: 0 messages lost. */
+	if (spsc_ready(ch) && shmkit__chan_check_wait(timeout, flags) == 0 &&
+	    shmkit__spsc_take(ch, &seen))
+		return peeked(ch, msg, len, 0);
 	return peek_slow(ch, msg, len, timeout, flags);
 }
 

@@ -162,15 +162,8 @@ spsc_try_reserve(struct shmkit_chan *ch)
 {
 	uint64_t pos = ch->pos, n = ch->lay.slots, s;
 
-	if (shmkit__spsc_claim(ch))
+	if (shmkit__spsc_claim(ch, &s))
 		return 1;
-	/* Acquire: as in shmkit__spsc_claim(); read again to tell full
-	 * from corrupt. */
-	s = __atomic_load_n(&shmkit__chan_slot(ch, pos)->seq, __ATOMIC_ACQUIRE);
-	if (shmkit__spsc_free(s, pos, n)) {
-		ch->res_pos = pos; /* freed since the claim looked */
-		return 1;
-	}
 	/* Full: last lap's message is still there. Publish what we hold
 	 * back before anyone waits or gives up: the consumer may need it
 	 * to make room. */
@@ -184,14 +177,9 @@ spsc_try_reserve(struct shmkit_chan *ch)
 static int
 spsc_commit(struct shmkit_chan *ch, size_t len)
 {
-	struct shmkit__chan_slot *sl = shmkit__chan_slot(ch, ch->res_pos);
-
 	if (shmkit__spsc_hold(ch, len))
 		return 0; /* published with the rest of the batch */
-	/* Relaxed: published by the release of the sequence in
-	 * spsc_publish(). */
-	__atomic_store_n(&sl->len, (uint32_t)len, __ATOMIC_RELAXED);
-	ch->pos = ch->res_pos + 1;
+	shmkit__spsc_stage(ch, len);
 	spsc_publish(ch);
 	return 0;
 }
@@ -206,21 +194,15 @@ static int
 spsc_try_peek(struct shmkit_chan *ch)
 {
 	uint64_t pos = ch->pos, n = ch->lay.slots, s;
-	struct shmkit__chan_slot *sl = shmkit__chan_slot(ch, pos);
 
-	if (shmkit__spsc_take(ch))
+	if (shmkit__spsc_take(ch, &s))
 		return 1;
-	/* Acquire: as in shmkit__spsc_take(); read again to tell empty
-	 * from corrupt. */
-	s = __atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE);
 	if (s == pos + 1)
-		return shmkit__spsc_take(ch)
-			       ? 1
-			       : shmkit__chan_corrupt(ch, "spsc length");
+		return shmkit__chan_corrupt(ch, "spsc length");
 	/* Empty: we released last lap's message from the slot, or it was
 	 * never used. */
 	if (shmkit__spsc_free(s, pos, n)) {
-		shmkit__chan_poll_second_line(ch, sl);
+		shmkit__chan_poll_second_line(ch, shmkit__chan_slot(ch, pos));
 		return 0;
 	}
 	return shmkit__chan_corrupt(ch, "spsc slot sequence");

@@ -55,47 +55,48 @@ make_room(struct line_reader *r)
 	return 0;
 }
 
+/* Index of the first delimiter in [from, end), or end if none. */
+static size_t
+find(const struct line_reader *r, size_t from)
+{
+	const char *d = from < r->end
+				? memchr(r->buf + from, r->delim, r->end - from)
+				: NULL;
+
+	return d != NULL ? (size_t)(d - r->buf) : r->end;
+}
+
 int
 line_reader_next(struct line_reader *r, const char **line, size_t *len,
 		 int *more)
 {
 	for (;;) {
-		/* Nothing read yet: no buffer to point into. */
-		char *p = r->buf ? r->buf + r->start : NULL;
-		char *end = r->buf ? r->buf + r->end : NULL;
 		/* Search only what the last search did not see: a long line
-		 * arriving in many reads costs linear time, not quadratic. */
-		size_t from = r->scan > r->start ? r->scan : r->start;
-		char *d = r->end > from ? memchr(r->buf + from, r->delim,
-						 r->end - from)
-					: NULL;
+		 * arriving in many reads costs linear time, not quadratic.
+		 * [start, scan) holds no delimiter. */
+		size_t d = find(r, r->scan > r->start ? r->scan : r->start);
 		ssize_t n;
 		int rc;
 
-		r->scan = r->end;
+		r->scan = d;
+		if (d < r->end || (r->eof && r->end > r->start)) {
+			/* A whole line, or the last, unterminated one. */
+			size_t next = d < r->end ? d + 1 : r->end;
 
-		if (d != NULL || (r->eof && r->end > r->start)) {
-			size_t l =
-				d != NULL ? (size_t)(d - p) : (size_t)(end - p);
-			char *next = d != NULL ? d + 1 : end;
-
-			*line = p;
-			*len = l;
-			/* More already here: a whole line, or the last,
-			 * unterminated one of the input. */
-			*more = next < end &&
-				(r->eof ||
-				 memchr(next, r->delim, (size_t)(end - next)) !=
-					 NULL);
-			r->start = (size_t)(next - r->buf);
-			r->scan = r->start;
-			return l > r->max ? -EMSGSIZE : 1;
+			*line = r->buf + r->start;
+			*len = d - r->start;
+			/* More already here: another whole line, or the
+			 * unterminated last one. */
+			*more = next < r->end &&
+				(r->eof || find(r, next) < r->end);
+			r->start = r->scan = next;
+			return *len > r->max ? -EMSGSIZE : 1;
 		}
 		if (r->eof)
 			return 0;
 		if (r->end - r->start > r->max) {
 			/* No end in sight: too long whatever follows. */
-			*line = p;
+			*line = r->buf + r->start;
 			*len = r->end - r->start;
 			return -EMSGSIZE;
 		}

@@ -221,8 +221,9 @@ SHMKIT_API int shmkit_chan_open_seg(shmkit_chan_t **out, shmkit_seg_t *seg,
  * shmkit_chan_close - unregister the peer and free the handle. Messages
  * committed with SHMKIT_CHAN_MORE are published first; a reservation or
  * a peeked message still held is given back (an uncommitted reservation
- * is dropped, a peeked message is delivered again). The channel itself stays:
- * remove it with shmkit_seg_unlink_address(). NULL is a no-op. Returns 0.
+ * is dropped, a peeked message is delivered again). The channel itself
+ * stays: remove it with shmkit_seg_unlink_address(). NULL is a no-op.
+ * Returns 0.
  */
 SHMKIT_API int shmkit_chan_close(shmkit_chan_t *ch);
 

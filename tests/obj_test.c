@@ -19,7 +19,7 @@ fresh(void)
 	shmkit_obj_hdr_t *h = (shmkit_obj_hdr_t *)mem;
 
 	memset(mem, 0, sizeof(mem));
-	shmkit__obj_hdr_init(h, SHMKIT_OBJ_CHAN, 1, sizeof(mem));
+	shmkit__obj_hdr_init(h, SHMKIT_OBJ_CHAN, 2, sizeof(mem));
 	shmkit__obj_hdr_ready(h);
 	return h;
 }
@@ -85,6 +85,13 @@ test_each_bad_field_is_reported(void)
 	SHMKIT_ASSERT_ERR(shmkit_obj_probe(mem, sizeof(mem), &info),
 			  SHMKIT_EVERSION);
 	SHMKIT_ASSERT_EQ(info.version, 99); /* filled for tools to show */
+	/* Older too, for a channel: its peers publish batches otherwise. */
+	h = fresh();
+	h->version = 1;
+	SHMKIT_ASSERT_ERR(shmkit_obj_probe(mem, sizeof(mem), &info),
+			  SHMKIT_EVERSION);
+	h->kind = SHMKIT_OBJ_TABLE;
+	SHMKIT_ASSERT_OK(shmkit_obj_probe(mem, sizeof(mem), &info));
 }
 
 static void

@@ -896,7 +896,7 @@ test_corrupt_fields_give_ecorrupt(void)
 
 	h->magic = 0;
 	OPEN_GIVES(SHMKIT_ENOTOBJ);
-	memcpy(h, hsave, 64), h->kind = SHMKIT_OBJ_CHAN;
+	memcpy(h, hsave, 64), h->kind = SHMKIT_OBJ_CHAN, h->version = 2;
 	OPEN_GIVES(SHMKIT_ENOTOBJ);
 	memcpy(h, hsave, 64), h->kind = 77;
 	OPEN_GIVES(SHMKIT_ECORRUPT);

@@ -170,7 +170,7 @@ format_mem(void *mem, const struct shmkit__chan_layout *lay)
 		}
 		sl->seq = init;
 		sl->len = 0;
-		sl->reserved = 0;
+		sl->flags = 0;
 	}
 	/* Release: publishes all of the above to the acquire load of the
 	 * state in validate(). */

@@ -13,7 +13,7 @@
  *
  * Segment layout (offsets from the start of the segment; every shared
  * word a peer writes in the hot path has a cache line of its own):
- *      0  shmkit_obj_hdr_t (kind SHMKIT_OBJ_CHAN, version 1)
+ *      0  shmkit_obj_hdr_t (kind SHMKIT_OBJ_CHAN, version CHAN_VERSION)
  *     64  control block: the creation options and the layout they give,
  *         with a hash of it all; immutable after format
  *    128  tail: producer position (broadcast: publish position)
@@ -46,7 +46,10 @@
 
 #include "common/internal.h"
 
-#define CHAN_VERSION	   1u
+/* 2: an SPSC batch is published by the sequence of its first message
+ * and the tail (chan_queue.c), which a consumer of version 1 would wait
+ * for in vain. */
+#define CHAN_VERSION	   2u
 #define CHAN_LINE	   64u
 #define CHAN_SLOT_HDR	   16u
 #define CHAN_PEERS_OFF	   512u
@@ -148,8 +151,12 @@ struct shmkit__chan_peer {
 struct shmkit__chan_slot {
 	uint64_t seq; /* SPSC sequence, MPMC state, broadcast stamp */
 	uint32_t len;
-	uint32_t reserved;
+	uint32_t flags; /* SPSC: CHAN_SLOT_BATCH */
 };
+
+/* SPSC: messages after this one were published with it, by the tail
+ * (chan_queue.c, "Batches"). */
+#define CHAN_SLOT_BATCH 1u
 
 /*
  * MPMC slot state: lap position (48 bits, compared modulo 2^48), phase,
@@ -210,6 +217,8 @@ struct shmkit_chan {
 
 	uint64_t pos;	     /* SPSC/broadcast: our next position */
 	uint64_t cached_min; /* broadcast publisher: slowest subscriber */
+	uint64_t cached_tail; /* SPSC consumer: the tail it last read */
+	int read_tail;	      /* SPSC consumer: ... and should read again */
 	uint64_t lost;	     /* broadcast: lost, not yet reported */
 	uint64_t last_stuck; /* mono ns of the last dead-peer check */
 	uint64_t scan_at;    /* MPMC: where the next forced scan starts */
@@ -352,11 +361,13 @@ shmkit__spsc_hold(struct shmkit_chan *ch, size_t len)
 }
 
 /*
- * SPSC consumer: take the message at ch->pos if it is committed and its
+ * SPSC consumer: take the message at ch->pos if it is published and its
  * length in bounds (1: ch->peek_* set); else 0, with the sequence seen
- * in *s (committed means a length out of bounds; spsc_try_peek() tells
- * empty from corrupt). Inline in shmkit_chan_peek(), whose fast path it
- * is.
+ * in *s, pos + 1 if the message is published (so the length is out of
+ * bounds; spsc_try_peek() tells empty from corrupt). Published means
+ * below the tail last read (the messages of a batch after its first),
+ * or its sequence says committed. Inline in shmkit_chan_peek(), whose
+ * fast path it is.
  */
 static inline int
 shmkit__spsc_take(struct shmkit_chan *ch, uint64_t *s)
@@ -364,13 +375,25 @@ shmkit__spsc_take(struct shmkit_chan *ch, uint64_t *s)
 	uint64_t pos = ch->pos, len;
 	struct shmkit__chan_slot *sl = shmkit__chan_slot(ch, pos);
 
-	/* Acquire: pairs with the release in spsc_publish(); also the
-	 * re-check of the wake protocol. This word shares its cache line
-	 * with the start of the message: one line moves per small message. */
-	*s = __atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE);
-	if (*s != pos + 1)
-		return 0;
-	/* Relaxed: published by the sequence; read once. */
+	if (pos < ch->cached_tail) {
+		/* Published by the tail, read with acquire in
+		 * spsc_try_peek(). */
+		*s = pos + 1;
+	} else {
+		/* Acquire: pairs with the release of the sequence in
+		 * spsc_publish(); also the re-check of the wake protocol.
+		 * This word shares its cache line with the start of the
+		 * message: one line moves per small message. */
+		*s = __atomic_load_n(&sl->seq, __ATOMIC_ACQUIRE);
+		if (*s != pos + 1)
+			return 0;
+		/* Relaxed: published by the sequence. Only tells where to
+		 * look next; either way is safe. */
+		if (__atomic_load_n(&sl->flags, __ATOMIC_RELAXED) &
+		    CHAN_SLOT_BATCH)
+			ch->read_tail = 1;
+	}
+	/* Relaxed: published by the sequence or the tail; read once. */
 	len = __atomic_load_n(&sl->len, __ATOMIC_RELAXED);
 	if (len > ch->lay.msg_max)
 		return 0;

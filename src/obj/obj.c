@@ -28,11 +28,20 @@ known_version(unsigned kind)
 {
 	switch ((shmkit_obj_kind_t)kind) {
 	case SHMKIT_OBJ_CHAN:
+		return 2; /* CHAN_VERSION (src/chan/chan_impl.h) */
 	case SHMKIT_OBJ_TABLE:
 	case SHMKIT_OBJ_KEYS:
 		return 1;
 	}
 	return 0;
+}
+
+/* Lowest: a channel of version 1 may have peers of version 1 attached,
+ * which publish and read batches otherwise (CHAN_VERSION). */
+static unsigned
+oldest_version(unsigned kind)
+{
+	return kind == SHMKIT_OBJ_CHAN ? 2 : 1;
 }
 
 uint32_t
@@ -152,7 +161,7 @@ shmkit_obj_probe(const void *mem, size_t len, shmkit_obj_info_t *info)
 		return SHMKIT_ECORRUPT;
 	if (fingerprint != shmkit__obj_fingerprint())
 		return SHMKIT_EABI;
-	if (version == 0 || version > known_version(kind))
+	if (version < oldest_version(kind) || version > known_version(kind))
 		return SHMKIT_EVERSION;
 	return 0;
 }

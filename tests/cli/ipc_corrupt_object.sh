@@ -11,11 +11,11 @@ own_posix "/$bad"; own_posix "/$good"; own_posix "/$plain"
 
 # magic "SHMK", then garbage kind/state/size.
 { printf 'SHMK\xff\x7f\x01\x00'; head -c 4088 /dev/urandom; } >"/dev/shm/$bad"
-# A sound header: kind chan (1), version 1, this build's fingerprint,
+# A sound header: kind chan (1), version 2, this build's fingerprint,
 # state ready (2), size 4096, creator pid 4194303 (the top of the pid
 # range, not running here) with start time 0.
 fp=$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' 8 8 8 8)
-{ printf 'SHMK\x01\x00\x01\x00'; printf "$fp"; printf '\x02\x00\x00\x00'
+{ printf 'SHMK\x01\x00\x02\x00'; printf "$fp"; printf '\x02\x00\x00\x00'
   printf '\x00\x10\x00\x00\x00\x00\x00\x00'; printf '\xff\xff\x3f\x00\x00\x00\x00\x00'
   head -c 4064 /dev/zero; } >"/dev/shm/$good"
 head -c 4096 /dev/urandom >"/dev/shm/$plain"
@@ -29,7 +29,7 @@ grep -qx "posix:/$plain" "$tmp/ls" || grep -q "^posix:/$plain *$" "$tmp/ls" ||
 run "$SHMKIT" stat "/$bad"
 expect_eq "stat of a corrupt object" "$rc" 0
 case $out in *corrupt*) ;; *) fail "stat does not say corrupt: $out" ;; esac
-"$SHMKIT" ls -t shmkit -r -n -o ADDRESS,KIND,VERSION,HEALTH | grep -qx "posix:/$good chan 1 orphaned" ||
+"$SHMKIT" ls -t shmkit -r -n -o ADDRESS,KIND,VERSION,HEALTH | grep -qx "posix:/$good chan 2 orphaned" ||
 	fail "-t shmkit misses $good or its version"
 "$SHMKIT" ls -t shmkit -r -n -o ADDRESS | grep -q "$plain" && fail "-t shmkit lists plain data"
 

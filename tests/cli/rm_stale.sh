@@ -37,10 +37,11 @@ printf x | "$SHMKIT" keys -a "posix:$keys" --no-mlock put alice srv1 --key-id 1
 "$SHMKIT" mk "sysv:$kraw" --size 4096 >/dev/null
 # A raw segment that looks like nothing at all is still not ours to take.
 head -c 4096 /dev/zero >"/dev/shm$raw"
-# A sound header (a channel of this build, creator pid 4194303, which is
-# not running) on a body of zeros: a channel nobody can use, so stale.
+# A sound header (a channel of this build: version 2; creator pid 4194303,
+# which is not running) on a body of zeros: a channel nobody can use, so
+# stale.
 fp=$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' 8 8 8 8)
-{ printf 'SHMK\x01\x00\x01\x00'; printf "$fp"; printf '\x02\x00\x00\x00'
+{ printf 'SHMK\x01\x00\x02\x00'; printf "$fp"; printf '\x02\x00\x00\x00'
   printf '\x00\x10\x00\x00\x00\x00\x00\x00'; printf '\xff\xff\x3f\x00\x00\x00\x00\x00'
   head -c 4064 /dev/zero; } >"/dev/shm$junk"
 # The same header for a table still in state init (1): its creator died

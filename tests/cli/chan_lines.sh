@@ -104,10 +104,12 @@ run $T "$SHMKIT" chan send "$ch" <&-
 expect_eq "stdin closed: status" "$rc" 0
 $T "$SHMKIT" chan send "$ch" kept
 set +e
-$T "$SHMKIT" chan recv "$ch" -n 1 --timeout 2 >&- 2>/dev/null
+$T "$SHMKIT" chan recv "$ch" -n 1 --timeout 2 >&- 2>"$tmp/err"
 rc=$?
 set -e
 expect_eq "stdout closed: status" "$rc" 1
+expect_eq "stdout closed: says so" "$(cat "$tmp/err")" \
+	"shmkit chan recv: cannot write to standard output: it is closed"
 run $T "$SHMKIT" chan recv "$ch" -n 2 --timeout 0.5
 expect_eq "after both: what is left" "$out" "kept"
 echo "chan lines ok"

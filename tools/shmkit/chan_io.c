@@ -464,7 +464,7 @@ write_msg(struct receiver *r, const void *msg, size_t len)
 		if (stop_signal)
 			stop_now(r->ch);
 		cli_errorf("chan recv", "cannot write to standard output: %s",
-			   shmkit_strerror(errno ? -errno : -EIO));
+			   cli_stdout_error(errno ? -errno : -EIO));
 		return -1;
 	}
 	return 0;

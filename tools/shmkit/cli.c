@@ -169,6 +169,14 @@ cli_addr_error(const char *cmd, const char *address, int err)
 	cli_errorf(cmd, "%s: not an address: %s", address, why);
 }
 
+int cli_stdout_closed;
+
+const char *
+cli_stdout_error(int err)
+{
+	return cli_stdout_closed ? "it is closed" : shmkit_strerror(err);
+}
+
 void
 cli_errorf(const char *cmd, const char *fmt, ...)
 {

@@ -52,6 +52,16 @@ void cli_error(const char *cmd, const char *object, int err);
  */
 void cli_addr_error(const char *cmd, const char *address, int err);
 
+/*
+ * cli_stdout_closed - set when the command started with standard output
+ * closed, which main() then points at /dev/full (every write fails).
+ * cli_stdout_error - why a write to standard output failed with err (a
+ * negative errno): that it is closed, or shmkit_strerror(err), since
+ * "No space left on device" would send the user looking for a full disk.
+ */
+extern int cli_stdout_closed;
+const char *cli_stdout_error(int err);
+
 /* cli_errorf - print "shmkit[ CMD]: " and the formatted text to stderr. */
 void cli_errorf(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

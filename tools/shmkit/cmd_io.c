@@ -211,7 +211,7 @@ cmd_cat(int argc, char **argv)
 	if (out_failed) {
 		/* Not the segment's fault: say so ("cat /x >/dev/full"). */
 		cli_errorf("cat", "cannot write to standard output: %s",
-			   shmkit_strerror(rc));
+			   cli_stdout_error(rc));
 		return CLI_EXIT_FAIL;
 	}
 	if (rc < 0) {

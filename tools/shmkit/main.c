@@ -63,19 +63,27 @@ usage(void)
 /*
  * Flush stdout and report a failed write (a full disk, a closed pipe
  * reader), so "shmkit demo >/dev/full" does not exit 0 having lost its
- * output.
+ * output. A command that failed has said why already (chan recv, cat:
+ * the write that failed), so it is not told twice.
  */
 static int
 close_stdout(const char *cmd, int status)
 {
+	if (status != CLI_EXIT_OK) {
+		(void)fflush(stdout);
+		return status;
+	}
 	if (fflush(stdout) != 0)
 		cli_errorf(cmd, "cannot write to standard output: %s",
-			   shmkit_strerror(-errno));
+			   cli_stdout_error(-errno));
+	else if (ferror(stdout) && cli_stdout_closed)
+		cli_errorf(cmd, "cannot write to standard output: %s",
+			   cli_stdout_error(-EIO));
 	else if (ferror(stdout)) /* an earlier write failed; errno is gone */
 		cli_errorf(cmd, "cannot write to standard output");
 	else
 		return status;
-	return status == CLI_EXIT_OK ? CLI_EXIT_FAIL : status;
+	return CLI_EXIT_FAIL;
 }
 
 static const struct cli_command *
@@ -103,11 +111,15 @@ standard_fds_open(void)
 {
 	int fd;
 
-	for (fd = 0; fd <= 2; fd++)
-		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
-		    open(fd == 0 ? "/dev/null" : "/dev/full",
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (open(fd == 0 ? "/dev/null" : "/dev/full",
 			 fd == 0 ? O_RDONLY : O_WRONLY) != fd)
 			_exit(CLI_EXIT_FAIL); /* nowhere even to say so */
+		if (fd == STDOUT_FILENO)
+			cli_stdout_closed = 1;
+	}
 }
 
 int

@@ -91,7 +91,8 @@ typedef struct shmkit_obj_info {
  * absent or len is shorter than the header; SHMKIT_ECORRUPT for a header
  * with the magic but an unknown kind or state, or a size outside
  * [SHMKIT_OBJ_HDR_SIZE, len]; SHMKIT_EABI for another build's layout;
- * SHMKIT_EVERSION for a layout version this library does not know
+ * SHMKIT_EVERSION for a layout version this library does not know, or
+ * no longer opens (a channel of version 1)
  * (*info is filled in the last three cases too, as far as it could be
  * read, so tools can show what they found). -EINVAL for NULL arguments.
  * Thread-safe; reads only.

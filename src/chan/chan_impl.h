@@ -45,11 +45,12 @@
 #include <shmkit/obj.h>
 
 #include "common/internal.h"
+#include "obj/obj_impl.h"
 
 /* 2: an SPSC batch is published by the sequence of its first message
  * and the tail (chan_queue.c), which a consumer of version 1 would wait
  * for in vain. */
-#define CHAN_VERSION	   2u
+#define CHAN_VERSION	   SHMKIT__OBJ_CHAN_VERSION
 #define CHAN_LINE	   64u
 #define CHAN_SLOT_HDR	   16u
 #define CHAN_PEERS_OFF	   512u
@@ -302,7 +303,9 @@ shmkit__chan_payload(const struct shmkit_chan *ch, uint64_t pos)
 
 /*
  * SPSC: is the slot of position pos, whose sequence is s, free for it
- * (last lap's message released, or never used)? See chan_queue.c.
+ * (last lap's message released, or never used)? See chan_queue.c. Or,
+ * for a consumer, holding a message the tail alone published: it says
+ * "empty", and spsc_try_peek() then reads the tail if it should.
  */
 static inline int
 shmkit__spsc_free(uint64_t s, uint64_t pos, uint64_t n)

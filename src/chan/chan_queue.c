@@ -5,7 +5,9 @@
  * SPSC. Each slot has a sequence word that both sides write, like a
  * turn: seq == pos + 1 means "message pos committed" (the producer's
  * store), seq == pos + slots "message pos released, the slot is free for
- * position pos + slots" (the consumer's store), and 0 a slot never used.
+ * position pos + slots" (the consumer's store), and 0 a slot never used
+ * (or, on the first lap, one whose message only the tail published:
+ * "Batches" below).
  * Each side polls the sequence of the slot it is about to use, which
  * lies on the same cache line as the start of the message: per small
  * message that line goes to the consumer and back, and nothing else is
@@ -113,7 +115,7 @@ spsc_open(struct shmkit_chan *ch)
 	t = __atomic_load_n(&sh->tail.pos, __ATOMIC_ACQUIRE);
 	h = __atomic_load_n(&sh->head.pos, __ATOMIC_ACQUIRE);
 	/* A producer killed between its sequence and tail stores published
-	 * more messages than the tail says (one, or a prefix of a batch:
+	 * one message more than the tail says (the first of a batch:
 	 * spsc_publish()); a consumer killed between
 	 * its sequence and head stores released one more than the head
 	 * says (and the producer may have reused that slot since, so the
@@ -167,7 +169,11 @@ spsc_publish(struct shmkit_chan *ch)
 
 	if (p == end)
 		return;
-	/* Relaxed: published with the sequence below. */
+	/* Relaxed: published with the sequence below, so it must come
+	 * before it. Then the tail: were it first, a producer killed
+	 * between the two would leave a batch that the consumer, polling
+	 * the first sequence, never sees. x86 keeps the order of these
+	 * stores whatever we write, so no test catches a swap. */
 	__atomic_store_n(&shmkit__chan_slot(ch, p)->flags,
 			 end - p > 1 ? CHAN_SLOT_BATCH : 0u, __ATOMIC_RELAXED);
 	/* Release: publishes message p, its length and flags (and the
@@ -244,11 +250,14 @@ spsc_try_peek(struct shmkit_chan *ch)
 				return 1;
 			return shmkit__chan_corrupt(ch, "spsc length");
 		}
-		/* Otherwise the tail is ours, or one behind it: we took the
-		 * first message of a batch by its sequence before the
-		 * producer stored the tail. Nothing else is a tail a
-		 * producer wrote. */
-		if (t != pos && t != pos - 1)
+		/* Otherwise the tail is ours: the batch is all taken, and
+		 * the next message comes with its sequence, so we stop
+		 * reading the tail's line. Or one behind: we took the first
+		 * message of a batch by its sequence before the producer
+		 * stored the tail. Nothing else is a tail a producer wrote. */
+		if (t == pos)
+			ch->read_tail = 0;
+		else if (t != pos - 1)
 			return shmkit__chan_corrupt(ch, "spsc tail");
 	}
 	/* Empty: we released last lap's message from the slot, or it was

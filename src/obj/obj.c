@@ -28,7 +28,7 @@ known_version(unsigned kind)
 {
 	switch ((shmkit_obj_kind_t)kind) {
 	case SHMKIT_OBJ_CHAN:
-		return 2; /* CHAN_VERSION (src/chan/chan_impl.h) */
+		return SHMKIT__OBJ_CHAN_VERSION;
 	case SHMKIT_OBJ_TABLE:
 	case SHMKIT_OBJ_KEYS:
 		return 1;
@@ -41,7 +41,7 @@ known_version(unsigned kind)
 static unsigned
 oldest_version(unsigned kind)
 {
-	return kind == SHMKIT_OBJ_CHAN ? 2 : 1;
+	return kind == SHMKIT_OBJ_CHAN ? SHMKIT__OBJ_CHAN_VERSION : 1;
 }
 
 uint32_t

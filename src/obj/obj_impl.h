@@ -10,6 +10,11 @@
 
 #include <shmkit/obj.h>
 
+/* The layout version of channels (CHAN_VERSION in chan_impl.h says what
+ * changed), here so that shmkit_obj_probe() knows it: channels of other
+ * versions, older ones too, are refused. */
+#define SHMKIT__OBJ_CHAN_VERSION 2u
+
 /* The layout fingerprint of this build. */
 uint32_t shmkit__obj_fingerprint(void);
 

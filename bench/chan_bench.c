@@ -931,6 +931,149 @@ batch_stream(size_t slots, uint64_t batch, size_t hdr)
 }
 
 /*
+ * ---- diagnosis: where a slot's header lives ------------------------------
+ *
+ * The channel's protocol for batches (src/chan/chan_queue.c, "Batches"),
+ * bare: 64-byte messages in batches of 32, published by the sequence of
+ * the first (flagged) and the tail; the consumer releases each slot by
+ * its sequence and takes a batch's other messages by the tail. With
+ * split 0 each 16-byte header sits before its message in a slot of two
+ * lines, as in the channel; with split 1 the headers have an array of
+ * their own (four to a line) and each message a line of its own: what
+ * moving the headers out of the slots could give the channel.
+ */
+struct split_hdr {
+	_Atomic uint64_t seq;
+	uint32_t len, flags;
+};
+
+struct split_ring {
+	_Alignas(2 * LINE) _Atomic uint64_t tail;
+	_Alignas(2 * LINE) struct split_hdr hdrs[1024];
+	_Alignas(2 * LINE) unsigned char slots[1024 * 2 * LINE];
+};
+
+static struct split_hdr *
+split_hdr(struct split_ring *r, int split, uint64_t p)
+{
+	p &= 1023;
+	return split ? &r->hdrs[p]
+		     : (struct split_hdr *)(void *)(r->slots + p * 2 * LINE);
+}
+
+static uint64_t *
+split_msg(struct split_ring *r, int split, uint64_t p)
+{
+	p &= 1023;
+	return (uint64_t *)(void *)(r->slots +
+				    (split ? p * LINE
+					   : p * 2 * LINE + CHAN_HDR));
+}
+
+/* Publish [*pub, p): the first message's flag and sequence, then the
+ * tail. */
+static void
+split_publish(struct split_ring *r, int split, uint64_t *pub, uint64_t p)
+{
+	struct split_hdr *h = split_hdr(r, split, *pub);
+
+	if (*pub == p)
+		return;
+	h->flags = p - *pub > 1;
+	/* Release: the messages and the flag; pairs with the consumer's
+	 * acquire load of the sequence. */
+	atomic_store_explicit(&h->seq, *pub + 1, memory_order_release);
+	/* Release: the rest of the batch; pairs with the consumer's
+	 * acquire load of the tail. */
+	atomic_store_explicit(&r->tail, p, memory_order_release);
+	*pub = p;
+}
+
+/* One way, as batch_stream(): 64-byte messages per second. */
+static double
+split_stream(int split)
+{
+	const uint64_t n = 1024;
+	struct split_ring *r;
+	struct split_hdr *h;
+	uint64_t p, pub, s, seen, t0, t1, x = 0, *m;
+	int last = 0, read_tail = 0;
+	unsigned k;
+	pid_t pid;
+
+	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED)
+		die("mmap", -errno);
+	reset_ctl();
+	pid = spawn(cpu_b);
+	if (pid == 0) {
+		for (p = 0, seen = 0; !last; p++) {
+			h = split_hdr(r, split, p);
+			while (p >= seen) {
+				/* Acquire: pairs with the release store of
+				 * the sequence in split_publish(). */
+				if (atomic_load_explicit(
+					    &h->seq, memory_order_acquire) ==
+				    p + 1) {
+					read_tail = h->flags != 0;
+					break;
+				}
+				/* Acquire: pairs with the release store of
+				 * the tail. */
+				if (read_tail &&
+				    (seen = atomic_load_explicit(
+					     &r->tail, memory_order_acquire)) >
+					    p)
+					read_tail = 0;
+			}
+			m = split_msg(r, split, p);
+			if (h->len != LINE || m[0] != p)
+				child_fail("split ring: receive", -EPROTO);
+			for (k = 0; k < LINE / 8; k++)
+				x ^= m[k];
+			last = m[1] != 0;
+			/* Release: our reads are done; pairs with the
+			 * producer's acquire load of the sequence. */
+			atomic_store_explicit(&h->seq, p + n,
+					      memory_order_release);
+		}
+		sink = x;
+		/* Release: pairs with the parent's acquire load. */
+		atomic_store_explicit(&ctl->ack, p, memory_order_release);
+		_exit(0);
+	}
+	t0 = now_ns();
+	for (p = 0, pub = 0; !last; p++) {
+		if ((p & 1023) == 0 &&
+		    now_ns() - t0 > (uint64_t)(plan.stream_s * 1e9))
+			last = 1;
+		h = split_hdr(r, split, p);
+		/* Acquire: pairs with the consumer's release of the slot. A
+		 * full ring: publish what is held back before waiting. */
+		while ((s = atomic_load_explicit(&h->seq,
+						 memory_order_acquire)) != p &&
+		       !(s == 0 && p < n))
+			split_publish(r, split, &pub, p);
+		m = split_msg(r, split, p);
+		for (k = 0; k < LINE / 8; k++)
+			m[k] = p;
+		m[1] = (uint64_t)last;
+		h->len = LINE;
+		if (p + 1 - pub >= 32 || last)
+			split_publish(r, split, &pub, p + 1);
+	}
+	/* Acquire: pairs with the child's release store. */
+	while ((t1 = atomic_load_explicit(&ctl->ack, memory_order_acquire)) ==
+	       0)
+		;
+	t1 = now_ns();
+	reap(pid);
+	munmap(r, sizeof(*r));
+	return (double)p / ((double)(t1 - t0) * 1e-9);
+}
+
+/*
  * Messages of size bytes one way for plan.stream_s seconds. The producer
  * sends the whole message from a private buffer with shmkit_chan_send()
  * when copy is set, and otherwise writes the first 64 bytes of each in
@@ -1231,7 +1374,7 @@ section_d(void)
 {
 	double ch, chmore, so, big, mc, raw, rawafter, rawbig, rawnt, batch1;
 	double batch32;
-	double batch32hdr;
+	double batch32hdr, split0, split1;
 
 	ch = chan_stream(LINE, 1024, 0, 0);
 	chmore = chan_stream(LINE, 1024, 0, SHMKIT_CHAN_MORE);
@@ -1241,6 +1384,8 @@ section_d(void)
 	batch1 = batch_stream(1024, 1, 0);
 	batch32 = batch_stream(1024, 32, 0);
 	batch32hdr = batch_stream(1024, 32, CHAN_HDR);
+	split0 = split_stream(0);
+	split1 = split_stream(1);
 	big = chan_stream(STREAM_BIG, 8, 1, 0) * STREAM_BIG;
 	mc = memcpy_rate(STREAM_BIG);
 	rawbig = raw_stream(STREAM_BIG, 8, 1, 0) * STREAM_BIG;
@@ -1278,6 +1423,11 @@ section_d(void)
 	       "SHMKIT_CHAN_MORE)\n",
 	       batch1 / 1e6, batch32 / 1e6, batch32 / chmore, CHAN_HDR,
 	       batch32hdr / 1e6, batch32hdr / chmore);
+	printf("      the channel's protocol for batches, bare: headers in the "
+	       "slots %.2f M msgs/s\n      (%.2fx the channel with "
+	       "SHMKIT_CHAN_MORE); headers in an array of their own,\n      "
+	       "each message a line of its own: %.2f M msgs/s (%.2fx)\n",
+	       split0 / 1e6, split0 / chmore, split1 / 1e6, split1 / split0);
 }
 
 static int

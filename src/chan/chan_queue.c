@@ -172,8 +172,8 @@ spsc_publish(struct shmkit_chan *ch)
 	/* Relaxed: published with the sequence below, so it must come
 	 * before it. Then the tail: were it first, a producer killed
 	 * between the two would leave a batch that the consumer, polling
-	 * the first sequence, never sees. x86 keeps the order of these
-	 * stores whatever we write, so no test catches a swap. */
+	 * the first sequence, never sees (chan.more_tail_after_first_
+	 * sequence checks the order with a write-protected page). */
 	__atomic_store_n(&shmkit__chan_slot(ch, p)->flags,
 			 end - p > 1 ? CHAN_SLOT_BATCH : 0u, __ATOMIC_RELAXED);
 	/* Release: publishes message p, its length and flags (and the

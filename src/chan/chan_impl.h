@@ -216,13 +216,13 @@ struct shmkit_chan {
 	int pid;
 	struct shmkit__chan_peer *me;
 
-	uint64_t pos;	     /* SPSC/broadcast: our next position */
-	uint64_t cached_min; /* broadcast publisher: slowest subscriber */
+	uint64_t pos;	      /* SPSC/broadcast: our next position */
+	uint64_t cached_min;  /* broadcast publisher: slowest subscriber */
 	uint64_t cached_tail; /* SPSC consumer: the tail it last read */
 	int read_tail;	      /* SPSC consumer: ... and should read again */
-	uint64_t lost;	     /* broadcast: lost, not yet reported */
-	uint64_t last_stuck; /* mono ns of the last dead-peer check */
-	uint64_t scan_at;    /* MPMC: where the next forced scan starts */
+	uint64_t lost;	      /* broadcast: lost, not yet reported */
+	uint64_t last_stuck;  /* mono ns of the last dead-peer check */
+	uint64_t scan_at;     /* MPMC: where the next forced scan starts */
 
 	int reserved; /* a reservation is held */
 	int res_more; /* ... with SHMKIT_CHAN_MORE */

@@ -2,30 +2,29 @@
  * The queue patterns: SPSC and MPMC rings of slots, where each message
  * goes to exactly one consumer.
  *
- * SPSC. Each slot has a sequence word that both sides write, like a
- * turn: seq == pos + 1 means "message pos committed" (the producer's
- * store), seq == pos + slots "message pos released, the slot is free for
- * position pos + slots" (the consumer's store), and 0 a slot never used
- * (or, on the first lap, one whose message only the tail published:
- * "Batches" below).
- * Each side polls the sequence of the slot it is about to use, which
- * lies on the same cache line as the start of the message: per small
- * message that line goes to the consumer and back, and nothing else is
- * shared in the hot path. (Publishing the consumer's progress only in the
- * head, read by the producer when its copy said "full", moved the head's
- * line back and forth on every message once a faster producer had filled
- * the ring.)
+ * SPSC. Each slot has a sequence word that both sides write, like a turn:
+ * seq == pos + 1 means "message pos committed" (the producer's store),
+ * seq == pos + slots "message pos released, the slot is free for position
+ * pos + slots" (the consumer's store), and 0 a slot never used (or, on
+ * the first lap, one whose message only the tail published: "Batches"
+ * below). Each side polls the sequence of the slot it is about to use,
+ * which lies on the same cache line as the start of the message: per
+ * small message that line goes to the consumer and back, and nothing else
+ * is shared in the hot path. (Publishing the consumer's progress only in
+ * the head, read by the producer when its copy said "full", moved the
+ * head's line back and forth on every message once a faster producer had
+ * filled the ring.)
  *
  * Each side also persists its next position on a line of its own, after
  * its sequence store: the producer in the tail, the consumer in the head;
- * neither reads the other's in the hot path (but for batches, below).
- * A restarted peer carries on
- * where the dead one stopped; one killed between its two stores is fixed
- * up at open, since the sequences tell: the tail moves past slots that
- * say committed (or committed and released), the head past slots that
- * say released (or released and reused for the next lap). A message is
- * consumed once the consumer's sequence store is done: killed before it,
- * the next consumer gets the message again; after it, never again.
+ * neither reads the other's in the hot path (but for batches, below). A
+ * restarted peer carries on where the dead one stopped; one killed
+ * between its two stores is fixed up at open, since the sequences tell:
+ * the tail moves past slots that say committed (or committed and
+ * released), the head past slots that say released (or released and
+ * reused for the next lap). A message is consumed once the consumer's
+ * sequence store is done: killed before it, the next consumer gets the
+ * message again; after it, never again.
  *
  * Batches (SHMKIT_CHAN_MORE). A commit of a reservation made with the
  * flag stores the length and moves the producer's own position, but not
@@ -44,10 +43,11 @@
  * polled on every wait, it cost the producer of a ping-pong a transfer
  * per message (99th percentile 221-231 ns became 261-280). The producer
  * knows a message published by the tail, while unreleased, by the
- * sequence its slot had before it: spsc_unreleased(). A producer killed between
- * its two stores published the batch's first message only, which spsc_open()
- * finds as it finds a single commit: what was not published is lost, as an
- * uncommitted reservation is. chan_bench (d) measures the gain of batches.
+ * sequence its slot had before it: spsc_unreleased(). A producer killed
+ * between its two stores published the batch's first message only, which
+ * spsc_open() finds as it finds a single commit: what was not published
+ * is lost, as an uncommitted reservation is. chan_bench (d) measures the
+ * gain of batches.
  *
  * MPMC. The slot word packs a 48-bit lap position, a phase (FREE,
  * WRITING, READY, READING) and the peer holding the slot; a producer or

@@ -69,6 +69,27 @@ open_ok(const char *name, unsigned flags)
 	return ch;
 }
 
+/* An SPSC channel (POSIX) with a producer in *p and a consumer in *c;
+ * returns its name, for close_pair(). */
+static char *
+open_pair(size_t msg_max, size_t slots, shmkit_chan_t **p, shmkit_chan_t **c)
+{
+	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, msg_max, slots, 0);
+
+	*p = open_ok(name, PROD);
+	*c = open_ok(name, CONS);
+	return name;
+}
+
+/* Close a producer and a consumer, then remove their channel. */
+static void
+close_pair(char *name, shmkit_chan_t *p, shmkit_chan_t *c)
+{
+	shmkit_chan_close(p);
+	shmkit_chan_close(c);
+	drop_chan(name);
+}
+
 static void
 send_u64(shmkit_chan_t *ch, uint64_t v)
 {
@@ -365,8 +386,8 @@ test_call_errors(void)
 {
 	struct timespec bad = {.tv_sec = 0, .tv_nsec = 1000000000L};
 	struct timespec neg = {.tv_sec = -1};
-	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 64, 4, 0);
-	shmkit_chan_t *p = open_ok(name, PROD), *c = open_ok(name, CONS);
+	shmkit_chan_t *p, *c;
+	char *name = open_pair(64, 4, &p, &c);
 	shmkit_chan_info_t info;
 	const void *m;
 	void *buf;
@@ -421,9 +442,7 @@ test_call_errors(void)
 	SHMKIT_ASSERT_ERR(shmkit_chan_fd(NULL), -EINVAL);
 	SHMKIT_ASSERT_ERR(shmkit_chan_fd_ack(NULL), -EINVAL);
 	SHMKIT_ASSERT_ERR(shmkit_chan_fd_ack(c), -EINVAL);
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 /* Is p inside a shared mapping of the POSIX object named like name? */
@@ -474,9 +493,7 @@ zero_copy(unsigned pattern)
 		SHMKIT_ASSERT_EQ(m == first, i % 4 == 0);
 		SHMKIT_ASSERT_OK(shmkit_chan_release(c));
 	}
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 static void
@@ -517,9 +534,7 @@ wrap_sizes(const char *backend, unsigned pattern)
 	}
 	SHMKIT_ASSERT_ERR(shmkit_chan_recv(c, in, sizeof(in), &len, NULL, NB),
 			  -EAGAIN);
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 static void
@@ -575,9 +590,7 @@ fill_drain(unsigned pattern, unsigned policy)
 		SHMKIT_ASSERT_EQ(info.received, 24);
 		SHMKIT_ASSERT_EQ(info.pending, 0);
 	}
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 static void
@@ -626,9 +639,7 @@ test_timeouts(void)
 			  -ETIMEDOUT);
 	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 1);
 	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 2);
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 static void
@@ -712,9 +723,7 @@ emsgsize(unsigned pattern)
 	SHMKIT_ASSERT_OK(shmkit_chan_send(p, "", 0, &tmo, 0));
 	SHMKIT_ASSERT_EQ(shmkit_chan_recv(c, NULL, 0, &len, &tmo, 0), 0);
 	SHMKIT_ASSERT_EQ(len, 0);
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 static void
@@ -855,9 +864,7 @@ test_fd_polls(void)
 	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 1);
 	SHMKIT_ASSERT_EQ(poll(&pfd, 1, 5000), 1);
 	SHMKIT_ASSERT_OK(shmkit_chan_send(p, &v, 8, NULL, NB));
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 static void
@@ -1149,9 +1156,7 @@ test_dead_peers_recovered(void)
 	SHMKIT_ASSERT_EQ(len, 5);
 	send_u64(p, 3);
 	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 3);
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 
 	/* MPMC: a consumer waiting behind a dead writer's slot skips it
 	 * (found by the waiter itself, not by an open). */
@@ -1176,9 +1181,7 @@ test_dead_peers_recovered(void)
 	SHMKIT_ASSERT_EQ(shmkit_chan_recover(c), 1);
 	SHMKIT_ASSERT_EQ(recv_u64(c, NULL), 5);
 	SHMKIT_ASSERT_EQ(shmkit_chan_recover(c), 0);
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 
 	/* Broadcast: a dead subscriber does not hold a blocking publisher
 	 * back for ever. */
@@ -1307,8 +1310,8 @@ expect_run(shmkit_chan_t *c, uint64_t first, uint64_t last)
 static void
 test_more_batches(void)
 {
-	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 64, 64, 0);
-	shmkit_chan_t *p = open_ok(name, PROD), *c = open_ok(name, CONS);
+	shmkit_chan_t *p, *c;
+	char *name = open_pair(64, 64, &p, &c);
 	shmkit_chan_info_t info;
 	const void *m;
 	uint64_t i;
@@ -1372,8 +1375,8 @@ test_more_batches(void)
 static void
 test_more_full_publishes(void)
 {
-	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 64, 8, 0);
-	shmkit_chan_t *p = open_ok(name, PROD), *c = open_ok(name, CONS);
+	shmkit_chan_t *p, *c;
+	char *name = open_pair(64, 8, &p, &c);
 	uint64_t i, v = 0;
 
 	for (i = 1; i <= 8; i++)
@@ -1384,9 +1387,7 @@ test_more_full_publishes(void)
 		shmkit_chan_send(p, &v, 8, NULL, NB | SHMKIT_CHAN_MORE),
 		-EAGAIN);
 	expect_run(c, 2, 9);
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 /* Never more than half the slots held back: on 8 slots a batch is 4, so
@@ -1394,8 +1395,8 @@ test_more_full_publishes(void)
 static void
 test_more_half_the_slots(void)
 {
-	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 64, 8, 0);
-	shmkit_chan_t *p = open_ok(name, PROD), *c = open_ok(name, CONS);
+	shmkit_chan_t *p, *c;
+	char *name = open_pair(64, 8, &p, &c);
 	uint64_t i;
 
 	for (i = 1; i <= 3; i++)
@@ -1403,9 +1404,7 @@ test_more_half_the_slots(void)
 	SHMKIT_ASSERT(!visible(c));
 	send_more(p, 4);
 	expect_run(c, 1, 4);
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 /*
@@ -1420,8 +1419,8 @@ test_more_half_the_slots(void)
 static void
 test_more_full_of_batches(void)
 {
-	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 64, 4, 0);
-	shmkit_chan_t *p = open_ok(name, PROD), *c = open_ok(name, CONS);
+	shmkit_chan_t *p, *c;
+	char *name = open_pair(64, 4, &p, &c);
 	uint64_t v = 0, first, round;
 
 	for (round = 0; round < 3; round++) {
@@ -1437,9 +1436,7 @@ test_more_full_of_batches(void)
 			-EAGAIN);
 		expect_run(c, first + 1, first + 4);
 	}
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 /*
@@ -1488,8 +1485,8 @@ test_more_tail_scribbled(void)
 static void
 test_more_consumer_replaced_mid_batch(void)
 {
-	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 64, 64, 0);
-	shmkit_chan_t *p = open_ok(name, PROD), *c = open_ok(name, CONS);
+	shmkit_chan_t *p, *c;
+	char *name = open_pair(64, 64, &p, &c);
 
 	send_more(p, 1);
 	send_more(p, 2);
@@ -1499,9 +1496,7 @@ test_more_consumer_replaced_mid_batch(void)
 	shmkit_chan_close(c);
 	c = open_ok(name, CONS);
 	expect_run(c, 2, 3);
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 /* The consumer reads the tail's line only while a batch is in flight:
@@ -1510,8 +1505,8 @@ test_more_consumer_replaced_mid_batch(void)
 static void
 test_more_tail_read_only_for_batches(void)
 {
-	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 64, 64, 0);
-	shmkit_chan_t *p = open_ok(name, PROD), *c = open_ok(name, CONS);
+	shmkit_chan_t *p, *c;
+	char *name = open_pair(64, 64, &p, &c);
 	uint64_t v;
 	size_t len;
 
@@ -1528,9 +1523,7 @@ test_more_tail_read_only_for_batches(void)
 	SHMKIT_ASSERT_EQ(c->read_tail, 1); /* the flag of a batch's first */
 	expect_run(c, 3, 3);
 	SHMKIT_ASSERT_EQ(c->read_tail, 0);
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 /*
@@ -1572,8 +1565,8 @@ test_more_tail_after_first_sequence(void)
 {
 	/* Slots of 4160 bytes: slot 1's header is on the segment's second
 	 * page, the tail on its first. 8 slots: batches of 4. */
-	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 4096, 8, 0);
-	shmkit_chan_t *p = open_ok(name, PROD), *c = open_ok(name, CONS);
+	shmkit_chan_t *p, *c;
+	char *name = open_pair(4096, 8, &p, &c);
 	struct sigaction sa, old;
 	uintptr_t tail;
 
@@ -1602,9 +1595,7 @@ test_more_tail_after_first_sequence(void)
 	SHMKIT_ASSERT_EQ(publish_probe.seen, 2); /* position 1 published */
 	SHMKIT_ASSERT_EQ(p->shm->tail.pos, 3);
 	expect_run(c, 2, 3);
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 /* A forked child's copy of the handle is not its own: closing it must
@@ -1618,8 +1609,8 @@ child_close_copy(void *arg)
 static void
 test_more_fork_close_publishes_nothing(void)
 {
-	char *name = new_chan("posix", SHMKIT_CHAN_SPSC, 0, 64, 64, 0);
-	shmkit_chan_t *p = open_ok(name, PROD), *c = open_ok(name, CONS);
+	shmkit_chan_t *p, *c;
+	char *name = open_pair(64, 64, &p, &c);
 
 	send_more(p, 1);
 	send_more(p, 2);
@@ -1627,9 +1618,7 @@ test_more_fork_close_publishes_nothing(void)
 	SHMKIT_ASSERT(!visible(c));
 	SHMKIT_ASSERT_OK(shmkit_chan_flush(p));
 	expect_run(c, 1, 2);
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 /* The streaming copy of large sends copies exactly, for every alignment
@@ -1838,9 +1827,7 @@ test_spsc_half_batch_recovered(void)
 	send_u64(p, 20);
 	send_u64(p, 21);
 	expect_run(c, 20, 21);
-	shmkit_chan_close(p);
-	shmkit_chan_close(c);
-	drop_chan(name);
+	close_pair(name, p, c);
 }
 
 struct sleeper {

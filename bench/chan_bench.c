@@ -563,6 +563,43 @@ idle_cpu_ms(unsigned wait)
 /* Sink for the consumer's reads: the compiler may not drop them. */
 static volatile uint64_t sink;
 
+/*
+ * The end of a one-way stream. The producer sends for plan.stream_s
+ * (stream_over()) and flags its last message; the consumer, having read
+ * it, reports how many it got (stream_child_done()), which the producer
+ * waits for (stream_wait()) before it stops the clock.
+ */
+static int
+stream_over(uint64_t t0)
+{
+	return now_ns() - t0 > (uint64_t)(plan.stream_s * 1e9);
+}
+
+static void __attribute__((noreturn))
+stream_child_done(uint64_t x, uint64_t got)
+{
+	sink = x; /* what the reads computed: they may not be dropped */
+	/* Release: pairs with the acquire load in stream_wait(). */
+	atomic_store_explicit(&ctl->ack, got, memory_order_release);
+	_exit(0);
+}
+
+/* How many the consumer got; *t1 the time it said so. yield: give the
+ * CPU away while waiting (a consumer that sleeps in the kernel). */
+static uint64_t
+stream_wait(uint64_t *t1, int yield)
+{
+	uint64_t got;
+
+	/* Acquire: pairs with the release store in stream_child_done(). */
+	while ((got = atomic_load_explicit(&ctl->ack, memory_order_acquire)) ==
+	       0)
+		if (yield)
+			sched_yield();
+	*t1 = now_ns();
+	return got;
+}
+
 /* Read every byte of p (len, a multiple of 8) and fold it. */
 static uint64_t
 read_all(const void *p, size_t len)
@@ -768,10 +805,7 @@ raw_stream(size_t size, size_t slots, int copy, int hdr_after)
 			if (last)
 				break;
 		}
-		sink = x;
-		/* Release: pairs with the parent's acquire load. */
-		atomic_store_explicit(&ctl->ack, got, memory_order_release);
-		_exit(0);
+		stream_child_done(x, got);
 	}
 	if (copy) {
 		src = malloc(size);
@@ -781,8 +815,7 @@ raw_stream(size_t size, size_t slots, int copy, int hdr_after)
 	}
 	t0 = now_ns();
 	for (i = 1; !last; i++) {
-		if ((i & 1023) == 0 &&
-		    now_ns() - t0 > (uint64_t)(plan.stream_s * 1e9))
+		if ((i & 1023) == 0 && stream_over(t0))
 			last = 1;
 		p = raw_reserve(&r, i);
 		if (copy) {
@@ -799,11 +832,7 @@ raw_stream(size_t size, size_t slots, int copy, int hdr_after)
 		}
 		raw_commit(&r, i);
 	}
-	/* Acquire: pairs with the child's release store. */
-	while ((got = atomic_load_explicit(&ctl->ack, memory_order_acquire)) ==
-	       0)
-		;
-	t1 = now_ns();
+	got = stream_wait(&t1, 0);
 	reap(pid);
 	free(src);
 	raw_free(&r);
@@ -887,15 +916,11 @@ batch_stream(size_t slots, uint64_t batch, size_t hdr)
 				atomic_store_explicit(&r->head, h + 1,
 						      memory_order_release);
 		}
-		sink = x;
-		/* Release: pairs with the parent's acquire load. */
-		atomic_store_explicit(&ctl->ack, h, memory_order_release);
-		_exit(0);
+		stream_child_done(x, h);
 	}
 	t0 = now_ns();
 	for (p = 0, freed = 0; !last; p++) {
-		if ((p & 1023) == 0 &&
-		    now_ns() - t0 > (uint64_t)(plan.stream_s * 1e9))
+		if ((p & 1023) == 0 && stream_over(t0))
 			last = 1;
 		if (p - freed >= slots) {
 			/* Release: the slots before p are written (pairs
@@ -919,10 +944,7 @@ batch_stream(size_t slots, uint64_t batch, size_t hdr)
 			atomic_store_explicit(&r->tail, p + 1,
 					      memory_order_release);
 	}
-	/* Acquire: pairs with the child's release store. */
-	while ((h = atomic_load_explicit(&ctl->ack, memory_order_acquire)) == 0)
-		;
-	t1 = now_ns();
+	h = stream_wait(&t1, 0);
 	reap(pid);
 	munmap(r, len);
 	if (h != p)
@@ -996,7 +1018,7 @@ split_stream(int split)
 	const uint64_t n = 1024;
 	struct split_ring *r;
 	struct split_hdr *h;
-	uint64_t p, pub, s, seen, t0, t1, x = 0, *m;
+	uint64_t p, pub, s, seen, got, t0, t1, x = 0, *m;
 	int last = 0, read_tail = 0;
 	unsigned k;
 	pid_t pid;
@@ -1038,15 +1060,11 @@ split_stream(int split)
 			atomic_store_explicit(&h->seq, p + n,
 					      memory_order_release);
 		}
-		sink = x;
-		/* Release: pairs with the parent's acquire load. */
-		atomic_store_explicit(&ctl->ack, p, memory_order_release);
-		_exit(0);
+		stream_child_done(x, p);
 	}
 	t0 = now_ns();
 	for (p = 0, pub = 0; !last; p++) {
-		if ((p & 1023) == 0 &&
-		    now_ns() - t0 > (uint64_t)(plan.stream_s * 1e9))
+		if ((p & 1023) == 0 && stream_over(t0))
 			last = 1;
 		h = split_hdr(r, split, p);
 		/* Acquire: pairs with the consumer's release of the slot. A
@@ -1063,13 +1081,11 @@ split_stream(int split)
 		if (p + 1 - pub >= 32 || last)
 			split_publish(r, split, &pub, p + 1);
 	}
-	/* Acquire: pairs with the child's release store. */
-	while ((t1 = atomic_load_explicit(&ctl->ack, memory_order_acquire)) ==
-	       0)
-		;
-	t1 = now_ns();
+	got = stream_wait(&t1, 0);
 	reap(pid);
 	munmap(r, sizeof(*r));
+	if (got != p)
+		die("split ring: messages lost", -EPROTO);
 	return (double)p / ((double)(t1 - t0) * 1e-9);
 }
 
@@ -1189,10 +1205,7 @@ chan_stream(size_t size, size_t slots, int copy, unsigned more)
 			if (last)
 				break;
 		}
-		sink = x;
-		/* Release: pairs with the parent's acquire load. */
-		atomic_store_explicit(&ctl->ack, got, memory_order_release);
-		_exit(0);
+		stream_child_done(x, got);
 	}
 	ch = chan_end(seg, SHMKIT_CHAN_PRODUCER | SHMKIT_CHAN_WAIT_BUSY, 0);
 	if (copy) {
@@ -1203,8 +1216,7 @@ chan_stream(size_t size, size_t slots, int copy, unsigned more)
 	}
 	t0 = now_ns();
 	for (i = 1; !last; i++) {
-		if ((i & 1023) == 0 &&
-		    now_ns() - t0 > (uint64_t)(plan.stream_s * 1e9))
+		if ((i & 1023) == 0 && stream_over(t0))
 			last = 1;
 		if (copy) {
 			src[0] = i;
@@ -1221,11 +1233,7 @@ chan_stream(size_t size, size_t slots, int copy, unsigned more)
 		((uint64_t *)p)[1] = (uint64_t)last;
 		check(shmkit_chan_commit(ch, size), "stream: commit");
 	}
-	/* Acquire: pairs with the child's release store. */
-	while ((got = atomic_load_explicit(&ctl->ack, memory_order_acquire)) ==
-	       0)
-		;
-	t1 = now_ns();
+	got = stream_wait(&t1, 0);
 	reap(pid);
 	if (got != i - 1)
 		die("stream: messages lost", -EPROTO);
@@ -1259,26 +1267,19 @@ socket_stream(size_t size)
 			if (buf[1] != 0)
 				break;
 		}
-		/* Release: pairs with the parent's acquire load. */
-		atomic_store_explicit(&ctl->ack, got, memory_order_release);
-		_exit(0);
+		stream_child_done(0, got);
 	}
 	close(sv[1]);
 	memset(buf, 0, sizeof(buf));
 	t0 = now_ns();
 	for (i = 1; !last; i++) {
-		if ((i & 63) == 0 &&
-		    now_ns() - t0 > (uint64_t)(plan.stream_s * 1e9))
+		if ((i & 63) == 0 && stream_over(t0))
 			last = 1;
 		buf[0] = i;
 		buf[1] = (uint64_t)last;
 		check(full_io(sv[0], buf, sizeof(buf), 1), "socket: send");
 	}
-	/* Acquire: pairs with the child's release store. */
-	while ((got = atomic_load_explicit(&ctl->ack, memory_order_acquire)) ==
-	       0)
-		sched_yield();
-	t1 = now_ns();
+	got = stream_wait(&t1, 1);
 	reap(pid);
 	close(sv[0]);
 	return (double)got / ((double)(t1 - t0) * 1e-9);

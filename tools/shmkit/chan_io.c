@@ -17,6 +17,14 @@
  * at once, and the channel reaps it as a dead peer. A signal the command
  * was started with ignored (nohup) stays ignored.
  *
+ * Reads of the input and writes of the output block in the kernel too,
+ * and a signal handled just before one of them starts, after the flag
+ * was checked, does not interrupt it. So the handler also arms alarm(2),
+ * and SIGALRM re-arms itself: every STOP_REKICK_S from the stop signal
+ * on, a SIGALRM interrupts whatever call blocks (no SA_RESTART: it fails
+ * with EINTR), and its caller, seeing the flag, stops. tests/cli/
+ * chan_stop_race.sh lands the signal in that gap on purpose.
+ *
  * recv writes a message out while it is still peeked and releases it
  * only once written, so a failed write (a closed pipe) leaves it in the
  * channel for the next receiver. On an overwriting broadcast channel the
@@ -40,13 +48,27 @@
 
 /* The longest piece of a wait: how late a stop signal may be acted on. */
 #define STOP_CHECK_NS 100000000L
+/* How late it may be acted on when it landed just before a blocking read
+ * or write: alarm(2) counts in seconds. */
+#define STOP_REKICK_S 1u
 
 static volatile sig_atomic_t stop_signal;
 
+/* alarm(2) is async-signal-safe and leaves errno alone. */
 static void
 on_stop(int sig)
 {
 	stop_signal = sig;
+	alarm(STOP_REKICK_S);
+}
+
+/* A SIGALRM sent by someone else interrupts a wait, which goes on. */
+static void
+on_rekick(int sig)
+{
+	(void)sig;
+	if (stop_signal)
+		alarm(STOP_REKICK_S);
 }
 
 static void
@@ -70,6 +92,10 @@ catch_stop_signals(void)
 			continue;
 		sigaction(sigs[i], &sa, NULL);
 	}
+	/* Ours alone, whatever it was on entry: only on_stop() arms it. */
+	sa.sa_handler = on_rekick;
+	sa.sa_flags = 0; /* no SA_RESTART: the blocked call ends */
+	sigaction(SIGALRM, &sa, NULL);
 }
 
 /* After a stop signal: close the handle, then die of the signal. Never
@@ -258,7 +284,7 @@ send_one(struct sender *s, const void *msg, size_t len, const char *what,
 		piece = wait_plan_piece(&w, &last);
 		rc = shmkit_chan_send(s->ch, msg, len, &piece,
 				      s->flags | SHMKIT_WAIT_ABSTIME | more);
-	} while (rc == -ETIMEDOUT && !last && !stop_signal);
+	} while (((rc == -ETIMEDOUT && !last) || rc == -EINTR) && !stop_signal);
 	if ((rc == -EINTR || rc == -ETIMEDOUT) && stop_signal)
 		stop_now(s->ch);
 	if (rc == -EAGAIN || rc == -ETIMEDOUT) {
@@ -528,6 +554,8 @@ recv_one(struct receiver *r)
 				return reader_gone(r);
 			continue;
 		}
+		if (rc == -EINTR && !stop_signal)
+			continue;
 		if (rc != -EMSGSIZE)
 			break;
 		/* Copy mode, a message longer than the buffer: grow. */

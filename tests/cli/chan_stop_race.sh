@@ -1,0 +1,55 @@
+#!/bin/bash
+# A stop signal handled just before chan send blocks reading its input,
+# or chan recv writing its output, after the command last looked at its
+# stop flag: the blocked call does not see it, yet the command must still
+# end (a SIGALRM re-arms until it does), die of the signal within 3 s,
+# and leave the channel as a stop anywhere else does. No timing lands a
+# signal in that gap, so an LD_PRELOAD shim (tests/shim/stop_race.c)
+# raises it there.
+set -eu
+. "$(dirname "$0")/lib/common.sh"
+
+SHIM=$RAW/libstop_race_shim.so
+[ -f "$SHIM" ] || fail "$SHIM not built"
+# An ASan build wants its runtime first among the libraries; the shim
+# only wraps two libc calls, so that order does not matter here.
+asan="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+
+ch=/sk-cli-$$-race
+own_posix "$ch"
+"$SHMKIT" chan create "$ch" >/dev/null
+mkfifo "$tmp/fifo"
+
+# expect_stopped WHAT PID: PID must die of SIGTERM within 3 s.
+expect_stopped() {
+	wait_exit "$1" "$2" 3
+	expect_eq "$1: dies of SIGTERM" "$st" 143
+}
+
+# chan send reading lines from a FIFO this shell keeps open and never
+# writes: the read blocks for good unless something interrupts it.
+exec 3<>"$tmp/fifo"
+STOP_RACE=read LD_PRELOAD=$SHIM ASAN_OPTIONS=$asan \
+	"$SHMKIT" chan send "$ch" <"$tmp/fifo" 3<&- &
+pid=$!
+on_exit "kill -9 $pid"
+expect_stopped "send, signal before its read" "$pid"
+exec 3<&-
+
+# chan recv writing a message into a full pipe nobody reads: the
+# message stays in the channel for the next receiver.
+"$SHMKIT" chan send "$ch" kept
+exec 3<>"$tmp/fifo"
+STOP_RACE=fflush LD_PRELOAD=$SHIM ASAN_OPTIONS=$asan \
+	"$SHMKIT" chan recv "$ch" >"$tmp/fifo" 3<&- &
+pid=$!
+on_exit "kill -9 $pid"
+expect_stopped "recv, signal before its write" "$pid"
+exec 3<&-
+
+run "$SHMKIT" chan stat "$ch"
+case $out in *"0 registered, 0 alive"*) ;;
+*) fail "a stopped command is still registered: $out" ;; esac
+run "$SHMKIT" chan recv "$ch" --nonblock
+expect_eq "the message recv could not write out" "$out" "kept"
+echo "chan stop race ok"

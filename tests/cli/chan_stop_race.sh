@@ -36,8 +36,52 @@ on_exit "kill -9 $pid"
 expect_stopped "send, signal before its read" "$pid"
 exec 3<&-
 
+# A SIGALRM someone else sends changes nothing, wherever the command
+# blocks: in a wait for a message, in opening a FIFO nobody writes to,
+# in reading its input, in writing its output. SIGTERM still ends it,
+# also in that open.
+# expect_alive WHAT PID: still running 0.3 s after a SIGALRM.
+expect_alive() {
+	sleep 0.2
+	kill -ALRM "$2"
+	sleep 0.3
+	kill -0 "$2" 2>/dev/null || { wait "$2" || true; fail "$1: a SIGALRM ended it"; }
+}
+"$SHMKIT" chan recv "$ch" --follow >/dev/null &
+pid=$!
+on_exit "kill -9 $pid"
+expect_alive "recv waiting" "$pid"
+kill -TERM "$pid"
+expect_stopped "recv waiting, after a SIGALRM" "$pid"
+rm -f "$tmp/fifo" && mkfifo "$tmp/fifo"
+"$SHMKIT" chan send "$ch" --file "$tmp/fifo" &
+pid=$!
+on_exit "kill -9 $pid"
+expect_alive "send opening a FIFO" "$pid"
+kill -TERM "$pid"
+expect_stopped "send opening a FIFO" "$pid"
+exec 3<>"$tmp/fifo"
+"$SHMKIT" chan send "$ch" --file - <"$tmp/fifo" 3<&- &
+pid=$!
+on_exit "kill -9 $pid"
+expect_alive "send reading --file -" "$pid"
+printf 'read whole' >&3
+exec 3<&-
+wait_exit "send reading --file -" "$pid"
+expect_eq "send reading --file -: status after a SIGALRM" "$st" 0
+exec 3<>"$tmp/fifo"
+STOP_RACE=fill LD_PRELOAD=$SHIM ASAN_OPTIONS=$asan \
+	"$SHMKIT" chan recv "$ch" >"$tmp/fifo" 3<&- &
+pid=$!
+on_exit "kill -9 $pid"
+expect_alive "recv writing to a full pipe" "$pid"
+kill -TERM "$pid"
+expect_stopped "recv writing to a full pipe" "$pid"
+exec 3<&-
+
 # chan recv writing a message into a full pipe nobody reads: the
-# message stays in the channel for the next receiver.
+# message ("read whole", sent above) stays in the channel for the next
+# receiver.
 "$SHMKIT" chan send "$ch" kept
 exec 3<>"$tmp/fifo"
 STOP_RACE=fflush LD_PRELOAD=$SHIM ASAN_OPTIONS=$asan \
@@ -50,6 +94,8 @@ exec 3<&-
 run "$SHMKIT" chan stat "$ch"
 case $out in *"0 registered, 0 alive"*) ;;
 *) fail "a stopped command is still registered: $out" ;; esac
-run "$SHMKIT" chan recv "$ch" --nonblock
-expect_eq "the message recv could not write out" "$out" "kept"
+run "$SHMKIT" chan recv "$ch" -n2 --nonblock
+expect_eq "the messages, the one recv could not write out first" \
+	"$out" "read whole
+kept"
 echo "chan stop race ok"

@@ -9,6 +9,8 @@
  * never writes).
  * STOP_RACE=fflush: the first fflush(3) of standard output fills the
  * pipe there, raises SIGTERM, then flushes (and blocks: nobody reads).
+ * STOP_RACE=fill: the same without the signal, for a command that must
+ * stay blocked there.
  *
  * Only calls made through the dynamic linker are seen: the command's own
  * read(2) of its input and fflush(3) of its output are.
@@ -80,7 +82,9 @@ fflush(FILE *f)
 
 	if (real == NULL)
 		*(void **)&real = next("fflush");
-	if (f == stdout && first("fflush")) {
+	if (f == stdout && first("fill")) {
+		fill_pipe(STDOUT_FILENO);
+	} else if (f == stdout && first("fflush")) {
 		fill_pipe(STDOUT_FILENO);
 		raise(SIGTERM);
 	}

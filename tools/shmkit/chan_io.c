@@ -21,9 +21,12 @@
  * and a signal handled just before one of them starts, after the flag
  * was checked, does not interrupt it. So the handler also arms alarm(2),
  * and SIGALRM re-arms itself: every STOP_REKICK_S from the stop signal
- * on, a SIGALRM interrupts whatever call blocks (no SA_RESTART: it fails
- * with EINTR), and its caller, seeing the flag, stops. tests/cli/
- * chan_stop_race.sh lands the signal in that gap on purpose.
+ * on, a SIGALRM interrupts whatever call blocks (no SA_RESTART from then
+ * on: it fails with EINTR), and its caller, seeing the flag, stops.
+ * tests/cli/chan_stop_race.sh lands the signal in that gap on purpose.
+ * A SIGALRM someone else sends before that restarts what it interrupts
+ * (SA_RESTART), so the command handles it and goes on: "alarm, then
+ * exec" cannot time it out; --timeout or timeout(1) can.
  *
  * recv writes a message out while it is still peeked and releases it
  * only once written, so a failed write (a closed pipe) leaves it in the
@@ -53,16 +56,25 @@
 #define STOP_REKICK_S 1u
 
 static volatile sig_atomic_t stop_signal;
+/* SIGALRM's action once a stop signal came: on_rekick(), without
+ * SA_RESTART, so that the call it interrupts fails with EINTR. Until
+ * then it has SA_RESTART: a SIGALRM sent by someone else changes
+ * nothing (reads and writes go on; a wait returns early and is made
+ * again). */
+static struct sigaction rekick_stop;
 
-/* alarm(2) is async-signal-safe and leaves errno alone. */
+/* sigaction(2) and alarm(2) are async-signal-safe. */
 static void
 on_stop(int sig)
 {
+	int saved = errno;
+
 	stop_signal = sig;
+	sigaction(SIGALRM, &rekick_stop, NULL);
 	alarm(STOP_REKICK_S);
+	errno = saved;
 }
 
-/* A SIGALRM sent by someone else interrupts a wait, which goes on. */
 static void
 on_rekick(int sig)
 {
@@ -76,6 +88,7 @@ catch_stop_signals(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 	struct sigaction sa;
+	sigset_t alarm_only;
 	size_t i;
 
 	memset(&sa, 0, sizeof(sa));
@@ -92,10 +105,16 @@ catch_stop_signals(void)
 			continue;
 		sigaction(sigs[i], &sa, NULL);
 	}
-	/* Ours alone, whatever it was on entry: only on_stop() arms it. */
+	/* Ours alone, whatever it was on entry, and not blocked: only
+	 * on_stop() arms it. */
 	sa.sa_handler = on_rekick;
-	sa.sa_flags = 0; /* no SA_RESTART: the blocked call ends */
+	sa.sa_flags = 0;
+	rekick_stop = sa;
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGALRM, &sa, NULL);
+	sigemptyset(&alarm_only);
+	sigaddset(&alarm_only, SIGALRM);
+	sigprocmask(SIG_UNBLOCK, &alarm_only, NULL);
 }
 
 /* After a stop signal: close the handle, then die of the signal. Never
@@ -310,6 +329,8 @@ send_file(struct sender *s, const char *path, unsigned more)
 	char *buf = NULL;
 
 	if (f == NULL) {
+		if (stop_signal) /* while opening a FIFO nobody writes to */
+			stop_now(s->ch);
 		cli_errorf("chan send", "%s: %s", path,
 			   shmkit_strerror(-errno));
 		return -1;

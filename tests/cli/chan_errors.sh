@@ -42,11 +42,16 @@ expect_fail 2 "--peers: '5000'" "$SHMKIT" chan create "$new" --peers 5000
 # Every pattern needs a sender's and a receiver's place.
 expect_fail 2 "--peers: '1' is not a number from 2 to 4096" "$SHMKIT" chan create \
 	"$new" --peers 1
+# An spsc channel has exactly a sender's and a receiver's place.
+expect_fail 2 "--peers: an spsc channel has one sender and one receiver" \
+	"$SHMKIT" chan create "$new" --peers 3 --pattern spsc
+expect_fail 2 "--peers: an spsc channel" "$SHMKIT" chan create "$new" --peers 3
 expect_fail 2 "invalid mode" "$SHMKIT" chan create "$new" --mode 0
 expect_fail 2 "needs --pattern broadcast" "$SHMKIT" chan create "$new" \
 	--pattern mpmc --policy overwrite
 expect_fail 2 "one ADDRESS" "$SHMKIT" chan create "$new" "$ch"
-expect_fail 2 "--count" "$SHMKIT" chan recv "$ch" --count 0
+expect_fail 2 "--count: '0' is not a number from 1 to" "$SHMKIT" chan recv \
+	"$ch" --count 0
 expect_fail 2 "--count" "$SHMKIT" chan recv "$ch" --count -1
 expect_fail 2 "--timeout: 'soon'" "$SHMKIT" chan recv "$ch" --timeout soon
 expect_fail 2 "--timeout: '-1'" "$SHMKIT" chan send "$ch" --timeout -1 x
@@ -90,7 +95,8 @@ done
 
 # An existing channel, a message too long, a full channel.
 "$SHMKIT" chan create "$ch" --pattern mpmc --msg-max 16 --slots 2 >/dev/null
-expect_fail 1 "shmkit chan create: $ch: File exists" "$SHMKIT" chan create "$ch"
+expect_fail 1 "shmkit chan create: $ch: a segment exists there already (see 'shmkit chan stat $ch'" \
+	"$SHMKIT" chan create "$ch"
 expect_fail 1 "message 2 is longer than the channel's msg-max of 16 bytes (1 sent)" \
 	"$SHMKIT" chan send "$ch" short 'this is far too long'
 head -c 17 /dev/zero >"$tmp/17"

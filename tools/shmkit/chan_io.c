@@ -636,13 +636,10 @@ chan_recv(int argc, char **argv)
 	       -1) {
 		switch (c) {
 		case 'n':
-			count = cli_parse_uint(cmd, "--count", optarg,
-					       LONG_MAX);
+			count = cli_parse_range(cmd, "--count", optarg, 1,
+						LONG_MAX);
 			if (count < 0)
 				return CLI_EXIT_USAGE;
-			if (count == 0)
-				return cli_usage_error(cmd, "--count: at least "
-							    "1, please");
 			have_count = 1;
 			break;
 		case 'f':

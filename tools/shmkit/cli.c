@@ -222,7 +222,8 @@ cli_getopt_error(const char *cmd, int c, char **argv)
 }
 
 long
-cli_parse_uint(const char *cmd, const char *option, const char *text, long max)
+cli_parse_range(const char *cmd, const char *option, const char *text, long min,
+		long max)
 {
 	char *end;
 	long v;
@@ -230,12 +231,18 @@ cli_parse_uint(const char *cmd, const char *option, const char *text, long max)
 	errno = 0;
 	v = strtol(text, &end, 10);
 	if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0 ||
-	    v < 0 || v > max) {
-		cli_usage_error(cmd, "%s: '%s' is not a number from 0 to %ld",
-				option, text, max);
+	    v < min || v > max) {
+		cli_usage_error(cmd, "%s: '%s' is not a number from %ld to %ld",
+				option, text, min, max);
 		return -1;
 	}
 	return v;
+}
+
+long
+cli_parse_uint(const char *cmd, const char *option, const char *text, long max)
+{
+	return cli_parse_range(cmd, option, text, 0, max);
 }
 
 long

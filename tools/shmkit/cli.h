@@ -82,9 +82,12 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 int cli_getopt_error(const char *cmd, int c, char **argv);
 
 /*
- * cli_parse_uint - parse a decimal number 0..max from TEXT for option
- * OPTION; on failure report a usage error and return -1.
+ * cli_parse_range - parse a decimal number min..max (min >= 0) from TEXT
+ * for option OPTION; on failure report a usage error that gives the
+ * range and return -1. cli_parse_uint() is the range 0..max.
  */
+long cli_parse_range(const char *cmd, const char *option, const char *text,
+		     long min, long max);
 long cli_parse_uint(const char *cmd, const char *option, const char *text,
 		    long max);
 

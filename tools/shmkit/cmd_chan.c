@@ -341,6 +341,14 @@ chan_create(int argc, char **argv)
 	    opts.pattern != SHMKIT_CHAN_BROADCAST)
 		return cli_usage_error(cmd, "--policy overwrite needs "
 					    "--pattern broadcast");
+	/* SPSC, also by default: the library takes more places, but never
+	 * fills them. */
+	if ((opts.pattern == 0 || opts.pattern == SHMKIT_CHAN_SPSC) &&
+	    opts.peers > 2)
+		return cli_usage_error(cmd, "--peers: an spsc channel has one "
+					    "sender and one receiver, so 2 "
+					    "places; more is for mpmc or "
+					    "broadcast");
 	if (shmkit_chan_size(&opts) == 0)
 		return cli_usage_error(cmd, "no channel has these options (too "
 					    "big, or a peer count the pattern "
@@ -360,6 +368,14 @@ chan_create(int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	rc = shmkit_chan_create(address, &opts);
+	if (rc == -EEXIST) {
+		cli_errorf(cmd,
+			   "%s: a segment exists there already (see "
+			   "'shmkit chan stat %s', or 'shmkit rm %s' to "
+			   "remove it)",
+			   address, address, address);
+		return CLI_EXIT_FAIL;
+	}
 	if (rc < 0) {
 		chan_report(cmd, address, rc);
 		return CLI_EXIT_FAIL;

@@ -4,6 +4,9 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+# The build's own makefiles run under this one: without this, each of
+# them says which directory it enters and leaves, hundreds of lines.
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all deps build demo check install clean
 

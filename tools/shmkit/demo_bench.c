@@ -109,7 +109,9 @@ tell_reading(const struct bench_result *r, size_t n)
 	printf("\nROUND TRIP is the median time for a message to go to the "
 	       "other process and\ncome back; MESSAGES/S is how many one "
 	       "process can send the other in a second.\nfloor is one cache "
-	       "line handed back and forth, the hardware's limit.\n");
+	       "line handed back and forth: no round trip can beat it. It\n"
+	       "holds one message at a time, so the rings overtake its "
+	       "MESSAGES/S.\n");
 	if (fl == NULL || pi == NULL || best == NULL)
 		return;
 	fmt_time_ns(t_best, sizeof(t_best), best->lat[BENCH_P50]);

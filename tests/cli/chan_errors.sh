@@ -134,7 +134,8 @@ for ((i = 0; i < 200; i++)); do
 	"$SHMKIT" chan stat "$spsc" | grep -q "1 alive" && break
 	sleep 0.05
 done
-expect_fail 1 "shmkit chan recv: $spsc: busy" "$SHMKIT" chan recv "$spsc" --timeout 0.1
+expect_fail 1 "shmkit chan recv: $spsc: busy: the channel's single receiver place is held by process $rp" \
+	"$SHMKIT" chan recv "$spsc" --timeout 0.1
 "$SHMKIT" chan send "$spsc" done
 wait $rp || fail "the SPSC receiver failed"
 echo "chan errors ok"

@@ -132,17 +132,56 @@ other_kind(const char *address)
 	return kind;
 }
 
+/*
+ * The pid of a live peer of role in the channel at address, or 0: who
+ * holds the single place that made an open fail with EBUSY. A snapshot,
+ * read after the failure; the holder may be gone by now.
+ */
+static int
+live_holder(const char *address, unsigned role)
+{
+	shmkit_chan_peer_info_t *peers = NULL;
+	shmkit_chan_info_t info;
+	size_t i, n = 0;
+	int pid = 0;
+
+	if (objects_chan_peers(address, &info, &peers, &n) < 0)
+		return 0;
+	for (i = 0; i < n && pid == 0; i++)
+		if (peers[i].role == role && peers[i].alive > 0)
+			pid = peers[i].pid;
+	free(peers);
+	return pid;
+}
+
 void
 chan_report(const char *cmd, const char *address, int err)
 {
+	/* Only chan send opens as a producer, chan recv as a consumer. */
+	unsigned role = strcmp(cmd, "chan send") == 0 ? SHMKIT_CHAN_PRODUCER
+						      : SHMKIT_CHAN_CONSUMER;
 	const char *kind;
+	int pid;
 
 	switch (err) {
 	case -EBUSY:
-		cli_errorf(cmd, "%s: busy: being created, or its single "
-				"sender or receiver place is held by a live "
-				"process (see 'shmkit chan stat')",
-			   address);
+		pid = live_holder(address, role);
+		if (pid > 0)
+			cli_errorf(cmd,
+				   "%s: busy: the channel's single %s "
+				   "place is held by process %d (see "
+				   "'shmkit chan stat')",
+				   address,
+				   role == SHMKIT_CHAN_PRODUCER ? "sender"
+								: "receiver",
+				   pid);
+		else
+			cli_errorf(cmd,
+				   "%s: busy: being created, or its "
+				   "single sender or receiver place is "
+				   "held by a live process (see 'shmkit "
+				   "chan stat')",
+				   address);
 		break;
 	case -EUSERS:
 		cli_errorf(cmd, "%s: every peer place is held by a live "

@@ -36,6 +36,14 @@ int chan_one_address(const char *cmd, int argc);
 void chan_report(const char *cmd, const char *address, int err);
 
 /*
+ * chan_report_open - chan_report() for a failed open as role
+ * (SHMKIT_CHAN_PRODUCER or _CONSUMER): a busy single place is reported
+ * with the process that holds it, when one still does.
+ */
+void chan_report_open(const char *cmd, const char *address, unsigned role,
+		      int err);
+
+/*
  * The lines of a descriptor (chan_lines.c), for chan send: each line
  * without its delimiter, and whether more are already read, so that a
  * sender can batch those and publish before the next read may block.

@@ -460,7 +460,7 @@ chan_send(int argc, char **argv)
 	if (rc == 0)
 		rc = shmkit_chan_info(s.ch, &info);
 	if (rc < 0) {
-		chan_report(cmd, s.address, rc);
+		chan_report_open(cmd, s.address, SHMKIT_CHAN_PRODUCER, rc);
 		shmkit_chan_close(s.ch);
 		rc = CLI_EXIT_FAIL;
 		goto out;
@@ -676,7 +676,7 @@ chan_recv(int argc, char **argv)
 	if (rc == 0)
 		rc = shmkit_chan_info(r.ch, &info);
 	if (rc < 0) {
-		chan_report(cmd, r.address, rc);
+		chan_report_open(cmd, r.address, SHMKIT_CHAN_CONSUMER, rc);
 		shmkit_chan_close(r.ch);
 		return CLI_EXIT_FAIL;
 	}

@@ -45,11 +45,13 @@ create_usage(void)
 {
 	printf("Usage: shmkit chan create ADDRESS [OPTIONS]\n\n"
 	       "Create a segment at ADDRESS (sysv:KEY, ftok:PATH:PROJ,\n"
-	       "posix:/NAME, /NAME or file:PATH) holding an empty channel, and\n"
+	       "posix:/NAME, /NAME or file:PATH) holding an empty channel, "
+	       "and\n"
 	       "print its address.\n\n"
 	       "Options:\n"
 	       "  -p, --pattern P    spsc (one sender, one receiver; the\n"
-	       "                     default), mpmc (any number of each, every\n"
+	       "                     default), mpmc (any number of each, "
+	       "every\n"
 	       "                     message to one receiver) or broadcast\n"
 	       "                     (one sender, every message to every\n"
 	       "                     receiver)\n"
@@ -62,7 +64,7 @@ create_usage(void)
 	       "  -S, --slots N      messages held (default 64; rounded up to\n"
 	       "                     a power of two)\n"
 	       "  -n, --peers N      processes attached at once, 2 to 4096\n"
-	       "                     (default 64, spsc: 2)\n"
+	       "                     (default 64; spsc: 2, and no other)\n"
 	       "  -m, --mode MODE    octal permissions (default 0600)\n"
 	       "  -h, --help         this help\n\n"
 	       "Examples:\n"
@@ -155,33 +157,33 @@ live_holder(const char *address, unsigned role)
 }
 
 void
+chan_report_open(const char *cmd, const char *address, unsigned role, int err)
+{
+	int pid = err == -EBUSY ? live_holder(address, role) : 0;
+
+	if (pid > 0)
+		cli_errorf(cmd,
+			   "%s: busy: the channel's single %s place is held "
+			   "by process %d (see 'shmkit chan stat')",
+			   address,
+			   role == SHMKIT_CHAN_PRODUCER ? "sender" : "receiver",
+			   pid);
+	else
+		chan_report(cmd, address, err);
+}
+
+void
 chan_report(const char *cmd, const char *address, int err)
 {
-	/* Only chan send opens as a producer, chan recv as a consumer. */
-	unsigned role = strcmp(cmd, "chan send") == 0 ? SHMKIT_CHAN_PRODUCER
-						      : SHMKIT_CHAN_CONSUMER;
 	const char *kind;
-	int pid;
 
 	switch (err) {
 	case -EBUSY:
-		pid = live_holder(address, role);
-		if (pid > 0)
-			cli_errorf(cmd,
-				   "%s: busy: the channel's single %s "
-				   "place is held by process %d (see "
-				   "'shmkit chan stat')",
-				   address,
-				   role == SHMKIT_CHAN_PRODUCER ? "sender"
-								: "receiver",
-				   pid);
-		else
-			cli_errorf(cmd,
-				   "%s: busy: being created, or its "
-				   "single sender or receiver place is "
-				   "held by a live process (see 'shmkit "
-				   "chan stat')",
-				   address);
+		cli_errorf(cmd,
+			   "%s: busy: being created, or its single "
+			   "sender or receiver place is held by a live "
+			   "process (see 'shmkit chan stat')",
+			   address);
 		break;
 	case -EUSERS:
 		cli_errorf(cmd, "%s: every peer place is held by a live "

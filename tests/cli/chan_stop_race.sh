@@ -20,6 +20,19 @@ own_posix "$ch"
 "$SHMKIT" chan create "$ch" >/dev/null
 mkfifo "$tmp/fifo"
 
+# started: keep the pid of the job just started in $pid, and kill it
+# whatever happens.
+started() {
+	pid=$!
+	on_exit "kill -9 $pid"
+}
+
+# shimmed MODE CMD... &: CMD under the shim in STOP_RACE mode MODE.
+# Only in the background: it execs, so that $! is CMD's own pid.
+shimmed() {
+	STOP_RACE=$1 LD_PRELOAD=$SHIM ASAN_OPTIONS=$asan exec "${@:2}"
+}
+
 # expect_stopped WHAT PID: PID must die of SIGTERM within 3 s.
 expect_stopped() {
 	wait_exit "$1" "$2" 3
@@ -29,10 +42,8 @@ expect_stopped() {
 # chan send reading lines from a FIFO this shell keeps open and never
 # writes: the read blocks for good unless something interrupts it.
 exec 3<>"$tmp/fifo"
-STOP_RACE=read LD_PRELOAD=$SHIM ASAN_OPTIONS=$asan \
-	"$SHMKIT" chan send "$ch" <"$tmp/fifo" 3<&- &
-pid=$!
-on_exit "kill -9 $pid"
+shimmed read "$SHMKIT" chan send "$ch" <"$tmp/fifo" 3<&- &
+started
 expect_stopped "send, signal before its read" "$pid"
 exec 3<&-
 
@@ -48,32 +59,27 @@ expect_alive() {
 	kill -0 "$2" 2>/dev/null || { wait "$2" || true; fail "$1: a SIGALRM ended it"; }
 }
 "$SHMKIT" chan recv "$ch" --follow >/dev/null &
-pid=$!
-on_exit "kill -9 $pid"
+started
 expect_alive "recv waiting" "$pid"
 kill -TERM "$pid"
 expect_stopped "recv waiting, after a SIGALRM" "$pid"
 rm -f "$tmp/fifo" && mkfifo "$tmp/fifo"
 "$SHMKIT" chan send "$ch" --file "$tmp/fifo" &
-pid=$!
-on_exit "kill -9 $pid"
+started
 expect_alive "send opening a FIFO" "$pid"
 kill -TERM "$pid"
 expect_stopped "send opening a FIFO" "$pid"
 exec 3<>"$tmp/fifo"
 "$SHMKIT" chan send "$ch" --file - <"$tmp/fifo" 3<&- &
-pid=$!
-on_exit "kill -9 $pid"
+started
 expect_alive "send reading --file -" "$pid"
 printf 'read whole' >&3
 exec 3<&-
 wait_exit "send reading --file -" "$pid"
 expect_eq "send reading --file -: status after a SIGALRM" "$st" 0
 exec 3<>"$tmp/fifo"
-STOP_RACE=fill LD_PRELOAD=$SHIM ASAN_OPTIONS=$asan \
-	"$SHMKIT" chan recv "$ch" >"$tmp/fifo" 3<&- &
-pid=$!
-on_exit "kill -9 $pid"
+shimmed fill "$SHMKIT" chan recv "$ch" >"$tmp/fifo" 3<&- &
+started
 expect_alive "recv writing to a full pipe" "$pid"
 kill -TERM "$pid"
 expect_stopped "recv writing to a full pipe" "$pid"
@@ -84,10 +90,8 @@ exec 3<&-
 # receiver.
 "$SHMKIT" chan send "$ch" kept
 exec 3<>"$tmp/fifo"
-STOP_RACE=fflush LD_PRELOAD=$SHIM ASAN_OPTIONS=$asan \
-	"$SHMKIT" chan recv "$ch" >"$tmp/fifo" 3<&- &
-pid=$!
-on_exit "kill -9 $pid"
+shimmed fflush "$SHMKIT" chan recv "$ch" >"$tmp/fifo" 3<&- &
+started
 expect_stopped "recv, signal before its write" "$pid"
 exec 3<&-
 
